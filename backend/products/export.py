@@ -1,0 +1,55 @@
+"""CSV export of a product query, streamed in keyset pages so memory stays flat at any size."""
+
+import csv
+import io
+from collections.abc import AsyncIterator
+
+from asgiref.sync import sync_to_async
+from django.db.models import QuerySet
+
+from .models import Product
+
+EXPORT_COLUMNS = ["sku", "name", "description", "active", "created_at", "updated_at"]
+CHUNK_ROWS = 5000
+# A spreadsheet runs a cell that starts with one of these as a formula (CSV injection).
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value: str) -> str:
+    return f"'{value}" if value.startswith(FORMULA_PREFIXES) else value
+
+
+def _rows(queryset: QuerySet[Product], after_id: int) -> list[tuple[int, list[str]]]:
+    products = queryset.filter(id__gt=after_id).order_by("id")[:CHUNK_ROWS]
+    return [
+        (
+            p.id,
+            [
+                spreadsheet_safe(p.sku),
+                spreadsheet_safe(p.name),
+                spreadsheet_safe(p.description),
+                "true" if p.active else "false",
+                p.created_at.isoformat(),
+                p.updated_at.isoformat(),
+            ],
+        )
+        for p in products
+    ]
+
+
+async def export_csv(queryset: QuerySet[Product]) -> AsyncIterator[bytes]:
+    """Yield the header, then the products in id order, one chunk of CSV at a time."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(EXPORT_COLUMNS)
+    after_id = 0
+    while True:
+        rows = await sync_to_async(_rows)(queryset, after_id)
+        for _, cells in rows:
+            writer.writerow(cells)
+        yield buffer.getvalue().encode()
+        buffer.seek(0)
+        buffer.truncate()
+        if len(rows) < CHUNK_ROWS:
+            return
+        after_id = rows[-1][0]

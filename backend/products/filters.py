@@ -1,0 +1,67 @@
+"""Query parameters of `/api/products/`: filters, `?search=` and `?ordering=`."""
+
+from typing import Any
+
+import django_filters
+from django.db.models import F, OrderBy, QuerySet, Value
+from django.db.models.functions import Lower
+
+from . import search
+from .models import Product
+
+# `?ordering=` keys and what they sort by: names and SKUs alphabetically in any letter case.
+ORDERINGS: dict[str, OrderBy | F | Lower] = {
+    "id": F("id"),
+    "name": Lower("name"),
+    "sku": F("sku_key"),
+    "created_at": F("created_at"),
+    "updated_at": F("updated_at"),
+}
+
+
+class ProductOrderingFilter(django_filters.OrderingFilter):
+    """`?ordering=name,-created_at`, with the id as the last tie-breaker so pages never overlap."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(fields={key: key for key in ORDERINGS}, **kwargs)
+
+    def filter(self, qs: QuerySet[Any], value: list[str] | None) -> QuerySet[Any]:
+        if not value:
+            return qs
+        keys: list[Any] = []
+        for param in value:
+            expression = ORDERINGS[param.lstrip("-")]
+            keys.append(expression.desc() if param.startswith("-") else expression.asc())
+        if not any(param.lstrip("-") == "id" for param in value):
+            keys.append(F("id").desc() if value[-1].startswith("-") else F("id").asc())
+        return qs.order_by(*keys)
+
+
+class ProductFilter(django_filters.FilterSet):
+    sku = django_filters.CharFilter(
+        method="filter_sku", label="SKU (exact, any letter case)", max_length=255
+    )
+    name = django_filters.CharFilter(method="filter_contains", label="Name contains")
+    description = django_filters.CharFilter(method="filter_contains", label="Description contains")
+    active = django_filters.TypedChoiceFilter(
+        choices=[("true", "true"), ("false", "false")],
+        coerce=lambda value: value == "true",
+        label="Active",
+    )
+    search = django_filters.CharFilter(
+        method="filter_search", label="Search SKU, name and description"
+    )
+    ordering = ProductOrderingFilter()
+
+    class Meta:
+        model = Product
+        fields = ["sku", "name", "description", "active"]
+
+    def filter_sku(self, qs: QuerySet[Product], name: str, value: str) -> QuerySet[Product]:
+        return qs.filter(sku_key=Lower(Value(value)))
+
+    def filter_contains(self, qs: QuerySet[Product], name: str, value: str) -> QuerySet[Product]:
+        return search.matching(qs, value, fields=[name])
+
+    def filter_search(self, qs: QuerySet[Product], name: str, value: str) -> QuerySet[Product]:
+        return search.matching(qs, value, fields=["sku", "name", "description"])

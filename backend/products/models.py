@@ -1,0 +1,78 @@
+"""The catalog: products, and the trigram search table kept beside them."""
+
+from django.contrib.postgres.indexes import GinIndex, OpClass
+from django.db import models
+from django.db.models.functions import Lower
+
+
+class Product(models.Model):
+    """A product; its SKU is its identity, unique in any letter case.
+
+    `sku` keeps the spelling as written; `sku_key` is the database's `lower(sku)`, unique, so two
+    writers can never store "ABC-1" and "abc-1" side by side.
+    """
+
+    name = models.CharField(max_length=255)
+    sku = models.CharField(max_length=255)
+    sku_key = models.GeneratedField(
+        expression=Lower("sku"),
+        output_field=models.CharField(max_length=255),
+        db_persist=True,
+    )
+    description = models.TextField(blank=True, default="")
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["sku_key"], name="product_sku_key_unique"),
+        ]
+        indexes = [
+            models.Index(Lower("name"), name="product_name_lower_idx"),
+            models.Index(fields=["created_at"], name="product_created_at_idx"),
+            models.Index(fields=["updated_at"], name="product_updated_at_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.sku}: {self.name}"
+
+
+class ProductSearch(models.Model):
+    """One row per product: its SKU, name and description in one text, under a trigram index.
+
+    Kept off the import's hot path (see `products.search`): single writes keep it current in their
+    own transaction; a bulk import marks it stale and it is rebuilt in bulk afterwards. Queries only
+    use it as a pre-filter and re-check the product's own columns, so a stale row can never produce
+    a wrong match.
+    """
+
+    product_id = models.BigIntegerField(primary_key=True)
+    document = models.TextField()
+
+    class Meta:
+        indexes = [
+            GinIndex(
+                OpClass("document", name="gin_trgm_ops"),
+                name="product_search_document_trgm",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"search row of product {self.product_id}"
+
+
+class SearchIndexState(models.Model):
+    """A single row: whether `ProductSearch` matches the catalog.
+
+    `generation` goes up with every bulk write that bypasses the search table (an import); a rebuild
+    only swaps its new table in if no such write committed while it was building.
+    """
+
+    fresh = models.BooleanField(default=True)
+    generation = models.BigIntegerField(default=0)
+    rebuilt_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"search table {'fresh' if self.fresh else 'stale'} (generation {self.generation})"

@@ -1,0 +1,47 @@
+"""Writes to the catalog through the API: one product at a time, search table kept in step."""
+
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from rest_framework.exceptions import ValidationError
+
+from . import search
+from .models import Product
+
+
+def duplicate_sku_message(sku: str) -> str:
+    return f"A product with SKU '{sku}' already exists (SKUs ignore letter case)."
+
+
+def duplicate_sku_error(sku: str) -> ValidationError:
+    return ValidationError({"sku": [duplicate_sku_message(sku)]})
+
+
+def create_product(*, name: str, sku: str, description: str = "", active: bool = True) -> Product:
+    product = Product(name=name, sku=sku, description=description, active=active)
+    try:
+        with transaction.atomic():
+            product.save()
+            search.index_product(product)
+    except IntegrityError as exc:  # a concurrent writer took the SKU after validation
+        raise duplicate_sku_error(sku) from exc
+    return product
+
+
+def update_product(*, product: Product, **fields: Any) -> Product:
+    for name, value in fields.items():
+        setattr(product, name, value)
+    try:
+        with transaction.atomic():
+            product.save()
+            search.index_product(product)
+    except IntegrityError as exc:
+        raise duplicate_sku_error(product.sku) from exc
+    product.refresh_from_db(fields=["sku_key"])
+    return product
+
+
+def delete_product(*, product: Product) -> None:
+    with transaction.atomic():
+        search.unindex_products([product.pk])
+        product.delete()

@@ -1,0 +1,10 @@
+from celery import shared_task
+
+from . import search
+
+
+@shared_task(name="products.rebuild_search_index")
+def rebuild_search_index() -> dict[str, object]:
+    """Rebuild the trigram search table; queued after each bulk import commits."""
+    result = search.rebuild()
+    return {"swapped": result.swapped, "rows": result.rows, "seconds": result.seconds}

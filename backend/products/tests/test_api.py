@@ -1,0 +1,220 @@
+import pytest
+
+from products.models import Product, ProductSearch
+from products.tests.factories import make_product
+
+pytestmark = pytest.mark.django_db
+LIST = "/api/products/"
+TOO_LONG = "Ensure this field has no more than 255 characters."
+
+
+def detail(product: Product) -> str:
+    return f"/api/products/{product.pk}/"
+
+
+def test_create_returns_the_product_and_indexes_it(api):
+    response = api.post(
+        LIST,
+        {"name": "Desk Lamp", "sku": "Lay-Raise-Best-End", "description": "Bright."},
+        format="json",
+    )
+    assert response.status_code == 201
+    body = response.json()
+    assert set(body) == {"id", "name", "sku", "description", "active", "created_at", "updated_at"}
+    assert body["sku"] == "Lay-Raise-Best-End"  # kept as written
+    assert body["active"] is True
+    product = Product.objects.get(pk=body["id"])
+    assert product.sku_key == "lay-raise-best-end"
+    assert ProductSearch.objects.get(product_id=product.pk).document == (
+        "Lay-Raise-Best-End\nDesk Lamp\nBright."
+    )
+
+
+@pytest.mark.parametrize("sku", ["ABC-1", "abc-1", "Abc-1"])
+def test_duplicate_sku_in_any_case_is_a_400(api, sku):
+    make_product(sku="abc-1")
+    response = api.post(LIST, {"name": "Other", "sku": sku}, format="json")
+    assert response.status_code == 400
+    assert response.json() == {
+        "sku": [f"A product with SKU '{sku}' already exists (SKUs ignore letter case)."]
+    }
+    assert Product.objects.count() == 1
+
+
+def test_changing_a_sku_to_one_that_exists_is_a_400(api):
+    make_product(sku="first")
+    second = make_product(sku="second")
+    response = api.patch(detail(second), {"sku": "FIRST"}, format="json")
+    assert response.status_code == 400
+    assert "already exists" in response.json()["sku"][0]
+    second.refresh_from_db()
+    assert second.sku == "second"
+
+
+def test_changing_the_case_of_its_own_sku_is_allowed(api):
+    product = make_product(sku="abc-1")
+    response = api.patch(detail(product), {"sku": "ABC-1"}, format="json")
+    assert response.status_code == 200
+    assert response.json()["sku"] == "ABC-1"
+    product.refresh_from_db()
+    assert (product.sku, product.sku_key) == ("ABC-1", "abc-1")
+
+
+def test_retrieve_update_and_delete(api):
+    product = make_product(name="Old", sku="s-1", description="old text")
+    assert api.get(detail(product)).json()["name"] == "Old"
+
+    response = api.put(
+        detail(product),
+        {"name": "New", "sku": "S-1", "description": "new text", "active": False},
+        format="json",
+    )
+    assert response.status_code == 200
+    assert response.json()["active"] is False
+    assert ProductSearch.objects.get(product_id=product.pk).document == "S-1\nNew\nnew text"
+
+    assert api.delete(detail(product)).status_code == 204
+    assert not Product.objects.exists()
+    assert not ProductSearch.objects.exists()
+    assert api.get(detail(product)).status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("payload", "field", "message"),
+    [
+        ({"sku": "x"}, "name", "This field is required."),
+        ({"name": "x"}, "sku", "This field is required."),
+        ({"name": "x", "sku": ""}, "sku", "This field may not be blank."),
+        (
+            {"name": "x" * 256, "sku": "x"},
+            "name",
+            "Ensure this field has no more than 255 characters.",
+        ),
+        (
+            {"name": "x", "sku": "s" * 256},
+            "sku",
+            "Ensure this field has no more than 255 characters.",
+        ),
+        ({"name": "a\x00b", "sku": "x"}, "name", "Null characters are not allowed."),
+        (
+            {"name": "x", "sku": "x", "description": "\x00"},
+            "description",
+            "Null characters are not allowed.",
+        ),
+        ({"name": "x", "sku": "x", "active": "maybe"}, "active", "Must be a valid boolean."),
+    ],
+)
+def test_bad_input_is_a_400_naming_the_field(api, payload, field, message):
+    response = api.post(LIST, payload, format="json")
+    assert response.status_code == 400
+    assert response.json()[field] == [message]
+    assert not Product.objects.exists()
+
+
+def test_malformed_json_is_a_400(api):
+    response = api.generic("POST", LIST, "{bad json", content_type="application/json")
+    assert response.status_code == 400
+    assert response.json()["detail"].startswith("JSON parse error")
+
+
+def test_unsupported_media_type_is_a_415(api):
+    response = api.generic("POST", LIST, "name=x", content_type="text/plain")
+    assert response.status_code == 415
+
+
+@pytest.mark.parametrize(
+    ("path", "message"),
+    [
+        ("/api/products/999999/", "No Product matches the given query."),
+        ("/api/products/abc/", "Not found."),
+        ("/api/nothing/", "Not found."),
+    ],
+)
+def test_unknown_ids_and_paths_are_json_404s(api, path, message):
+    response = api.get(path)
+    assert response.status_code == 404
+    assert response.json() == {"detail": message}
+
+
+def test_list_is_paginated_by_25_with_page_size_capped_at_100(api):
+    for n in range(130):
+        make_product(sku=f"p-{n:03}")
+    first = api.get(LIST).json()
+    assert first["count"] == 130
+    assert len(first["results"]) == 25
+    assert first["next"].endswith("?page=2")
+    assert first["previous"] is None
+    assert len(api.get(LIST, {"page_size": 1000}).json()["results"]) == 100
+    last = api.get(LIST, {"page": 6}).json()
+    assert [p["sku"] for p in last["results"]] == [f"p-{n}" for n in range(125, 130)]
+    assert api.get(LIST, {"page": 7}).status_code == 404
+
+
+def test_filters(api):
+    make_product(sku="Lamp-1", name="Desk Lamp", description="Warm light", active=True)
+    make_product(sku="lamp-2", name="Floor lamp", description="Tall, bright", active=False)
+    make_product(sku="chair-1", name="Chair", description="A LAMP is not included")
+
+    def skus(**params: str) -> list[str]:
+        response = api.get(LIST, params)
+        assert response.status_code == 200, response.json()
+        return [p["sku"] for p in response.json()["results"]]
+
+    assert skus(sku="LAMP-1") == ["Lamp-1"]
+    assert skus(sku="lamp") == []
+    assert skus(name="LAMP") == ["Lamp-1", "lamp-2"]
+    assert skus(description="lamp") == ["chair-1"]
+    assert skus(active="false") == ["lamp-2"]
+    assert skus(active="true", name="lamp") == ["Lamp-1"]
+    assert skus(search="lamp") == ["Lamp-1", "lamp-2", "chair-1"]
+    assert skus(search="BRIGHT") == ["lamp-2"]
+    assert skus(search="100%") == []
+    assert skus(search="p_1") == []  # LIKE wildcards are taken literally
+
+
+def test_search_does_not_match_across_fields(api):
+    make_product(sku="abc", name="def", description="ghi")
+    assert api.get(LIST, {"search": "c\nd"}).json()["count"] == 0
+    assert api.get(LIST, {"search": "abc"}).json()["count"] == 1
+
+
+@pytest.mark.parametrize(
+    ("ordering", "expected"),
+    [
+        ("name", ["b-2", "a-1", "c-3"]),
+        ("-name", ["c-3", "a-1", "b-2"]),
+        ("sku", ["a-1", "b-2", "c-3"]),
+        ("-sku", ["c-3", "b-2", "a-1"]),
+        ("-id", ["c-3", "b-2", "a-1"]),
+    ],
+)
+def test_ordering(api, ordering, expected):
+    make_product(sku="a-1", name="Beta")
+    make_product(sku="B-2", name="alpha")
+    make_product(sku="c-3", name="gamma")
+    response = api.get(LIST, {"ordering": ordering})
+    assert [p["sku"].lower() for p in response.json()["results"]] == expected
+
+
+@pytest.mark.parametrize(
+    "params",
+    [{"ordering": "description"}, {"active": "perhaps"}, {"name": "\x00"}, {"sku": "s" * 300}],
+)
+def test_bad_query_parameters_are_400s(api, params):
+    response = api.get(LIST, params)
+    assert response.status_code == 400
+    assert list(response.json()) == list(params)
+
+
+def test_browsable_api_renders_for_a_signed_in_user(client, user):
+    client.force_login(user)
+    response = client.get(LIST, HTTP_ACCEPT="text/html")
+    assert response.status_code == 200
+    assert b"Product List" in response.content
+
+
+def test_openapi_schema_and_docs(api):
+    schema = api.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
+    assert schema.status_code == 200
+    assert "/api/products/{id}/" in schema.json()["paths"]
+    assert api.get("/api/docs/").status_code == 200

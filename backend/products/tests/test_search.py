@@ -1,0 +1,147 @@
+"""The search table: stale after a bulk write, rebuilt and swapped in, never wrong meanwhile."""
+
+import threading
+import time
+
+import pytest
+from django.db import connection, connections, transaction
+
+from products import search
+from products.models import Product, ProductSearch, SearchIndexState
+from products.tasks import rebuild_search_index
+from products.tests.factories import make_product
+
+
+def bulk_import(*rows: tuple[str, str, str]) -> None:
+    """What the import engine does: write products without search rows, mark the table stale."""
+    with transaction.atomic():
+        Product.objects.bulk_create(Product(sku=s, name=n, description=d) for s, n, d in rows)
+        search.mark_stale()
+
+
+def found(api, term: str) -> list[str]:
+    response = api.get("/api/products/", {"search": term})
+    assert response.status_code == 200
+    return sorted(p["sku"] for p in response.json()["results"])
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_stale_table_still_answers_correctly_and_a_rebuild_makes_it_fresh(api):
+    make_product(sku="api-lamp", name="Lamp")
+    bulk_import(("bulk-lamp", "Lamp too", ""), ("bulk-chair", "Chair", "no lamp"))
+    assert not search.is_fresh()
+    assert found(api, "lamp") == ["api-lamp", "bulk-chair", "bulk-lamp"]
+
+    result = search.rebuild()
+
+    assert result.swapped
+    assert result.rows == 3
+    assert search.is_fresh()
+    assert ProductSearch.objects.count() == 3
+    assert found(api, "lamp") == ["api-lamp", "bulk-chair", "bulk-lamp"]
+    assert found(api, "chair") == ["bulk-chair"]
+    # The swapped-in table is the one the model, its index and its primary key name.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT indexname FROM pg_indexes WHERE tablename = %s ORDER BY indexname",
+            [ProductSearch._meta.db_table],
+        )
+        assert [row[0] for row in cursor.fetchall()] == [
+            "product_search_document_trgm",
+            "products_productsearch_pkey",
+        ]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_fresh_table_is_used_as_a_prefilter_only(api):
+    product = make_product(sku="one", name="Lamp")
+    # An out-of-date search row (as during a rebuild) must not produce a wrong match.
+    ProductSearch.objects.filter(product_id=product.pk).update(document="one\nChair\n")
+    assert search.is_fresh()
+    assert found(api, "chair") == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_single_writes_during_a_rebuild_are_caught_up_before_the_swap(api):
+    doomed = make_product(sku="doomed", name="Lamp")
+    changed = make_product(sku="changed", name="Lamp")
+    bulk_import(("bulk", "Lamp", ""))
+    building = threading.Event()
+    original = search._build_new_table
+
+    def build_then_let_writers_in(cursor):
+        result = original(cursor)
+        building.set()
+        time.sleep(1)  # writers commit while the new table is built but not yet swapped
+        return result
+
+    def writer() -> None:
+        building.wait(30)
+        try:
+            make_product(sku="added", name="Lamp")
+            product = Product.objects.get(sku="changed")
+            from products import services
+
+            services.update_product(product=product, name="Chair")
+            services.delete_product(product=Product.objects.get(sku="doomed"))
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    search._build_new_table = build_then_let_writers_in
+    try:
+        result = search.rebuild()
+    finally:
+        search._build_new_table = original
+        thread.join()
+
+    assert result.swapped
+    assert search.is_fresh()
+    expected = {p.pk: search.document(p) for p in Product.objects.all()}
+    assert dict(ProductSearch.objects.values_list("product_id", "document")) == expected
+    assert doomed.pk not in expected
+    assert ProductSearch.objects.get(product_id=changed.pk).document == "changed\nChair\n" + (
+        changed.description
+    )
+    assert found(api, "lamp") == ["added", "bulk"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_rebuild_overtaken_by_an_import_is_dropped(api):
+    bulk_import(("first", "Lamp", ""))
+    original = search._build_new_table
+
+    def build_then_import(cursor):
+        result = original(cursor)
+        bulk_import(("second", "Lamp", ""))  # commits after the snapshot was taken
+        return result
+
+    search._build_new_table = build_then_import
+    try:
+        result = search.rebuild()
+    finally:
+        search._build_new_table = original
+
+    assert not result.swapped
+    assert not search.is_fresh()
+    assert found(api, "lamp") == ["first", "second"]  # correct, from the slow path
+    assert search.rebuild().swapped
+    assert found(api, "lamp") == ["first", "second"]
+    assert SearchIndexState.objects.get().fresh
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.integration
+def test_the_rebuild_runs_on_the_live_worker(celery_worker, api):
+    bulk_import(("worker-lamp", "Lamp", ""))
+    assert not search.is_fresh()
+
+    rebuild_search_index.delay()
+
+    deadline = time.monotonic() + 60
+    while not search.is_fresh():
+        assert time.monotonic() < deadline, "the worker did not rebuild the search table"
+        time.sleep(0.2)
+    assert list(ProductSearch.objects.values_list("document", flat=True)) == ["worker-lamp\nLamp\n"]
+    assert found(api, "lamp") == ["worker-lamp"]

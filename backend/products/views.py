@@ -1,0 +1,46 @@
+from django.http import StreamingHttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
+from rest_framework import viewsets
+from rest_framework.decorators import action
+from rest_framework.request import Request
+
+from . import services
+from .export import export_csv
+from .filters import ProductFilter
+from .models import Product
+from .serializers import ProductSerializer
+
+
+class ProductViewSet(viewsets.ModelViewSet[Product]):
+    """Products: list, filter, search, create, edit and delete.
+
+    Filters: `?sku=` (exact, any letter case), `?name=` and `?description=` (contains, any case),
+    `?active=true|false`, `?search=` (SKU, name and description), `?ordering=` (id, name, sku,
+    created_at, updated_at; `-` for descending), `?page=` and `?page_size=` (up to 100).
+    """
+
+    queryset = Product.objects.all()
+    serializer_class = ProductSerializer
+    filterset_class = ProductFilter
+
+    def perform_create(self, serializer: ProductSerializer) -> None:  # type: ignore[override]
+        serializer.instance = services.create_product(**serializer.validated_data)
+
+    def perform_update(self, serializer: ProductSerializer) -> None:  # type: ignore[override]
+        assert serializer.instance is not None
+        serializer.instance = services.update_product(
+            product=serializer.instance, **serializer.validated_data
+        )
+
+    def perform_destroy(self, instance: Product) -> None:
+        services.delete_product(product=instance)
+
+    @extend_schema(responses={(200, "text/csv"): OpenApiTypes.STR})
+    @action(detail=False, methods=["get"])
+    def export(self, request: Request) -> StreamingHttpResponse:
+        """The filtered products as CSV (same query parameters as the list), streamed."""
+        queryset = self.filter_queryset(self.get_queryset())
+        response = StreamingHttpResponse(export_csv(queryset), content_type="text/csv")
+        response["Content-Disposition"] = 'attachment; filename="products.csv"'
+        return response

@@ -1,12 +1,13 @@
 """Starts the embedded PostgreSQL and Redis for the test session, before Django reads its settings.
 
-With DATABASE_URL and REDIS_URL set, the tests use those servers instead. The test cluster lives
-in `<DATA_DIR>/test-postgres`, apart from the one `make run` uses, on ports picked at random, so a
-running `make run` and `make test` never meet.
+With DATABASE_URL and REDIS_URL set, the tests use those servers instead. Each test session gets
+servers of its own, in `<DATA_DIR>/test-<pid>` (removed at the end) on ports picked at random, so
+`make run` and any number of `make test` runs never meet.
 """
 
 import os
 import secrets
+import shutil
 from pathlib import Path
 
 import pytest
@@ -21,14 +22,15 @@ _started: list[EmbeddedPostgres | EmbeddedRedis] = []
 def pytest_load_initial_conftests(
     early_config: pytest.Config, parser: pytest.Parser, args: list[str]
 ) -> None:
-    data_dir = Path(os.environ.get("DATA_DIR", REPO_DIR / ".data")).resolve()
+    session_dir = _session_dir()
+    _remove_leftovers(session_dir.parent)
     os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(50))
     os.environ["HTTPS"] = "false"
     os.environ["DEBUG"] = "false"
-    os.environ.setdefault("MEDIA_ROOT", str(data_dir / "test-media"))
+    os.environ.setdefault("MEDIA_ROOT", str(session_dir / "media"))
     if not os.environ.get("DATABASE_URL"):
         postgres = EmbeddedPostgres(
-            data_dir / "test-postgres",
+            session_dir / "postgres",
             free_port(),
             # Durability buys nothing in a throwaway test cluster.
             settings={"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"},
@@ -37,7 +39,7 @@ def pytest_load_initial_conftests(
         _started.append(postgres)
         os.environ["DATABASE_URL"] = postgres.url
     if not os.environ.get("REDIS_URL"):
-        redis = EmbeddedRedis(data_dir / "test-redis", free_port())
+        redis = EmbeddedRedis(session_dir / "redis", free_port())
         redis.start()
         _started.append(redis)
         os.environ["REDIS_URL"] = redis.url
@@ -46,3 +48,17 @@ def pytest_load_initial_conftests(
 def pytest_unconfigure(config: pytest.Config) -> None:
     while _started:
         _started.pop().stop()
+    shutil.rmtree(_session_dir(), ignore_errors=True)
+
+
+def _session_dir() -> Path:
+    data_dir = Path(os.environ.get("DATA_DIR", REPO_DIR / ".data")).resolve()
+    return data_dir / f"test-{os.getpid()}"
+
+
+def _remove_leftovers(data_dir: Path) -> None:
+    """Folders of test sessions that were killed before they could clean up."""
+    for folder in data_dir.glob("test-*"):
+        pid = folder.name.removeprefix("test-")
+        if pid.isdigit() and not Path(f"/proc/{pid}").exists():
+            shutil.rmtree(folder, ignore_errors=True)

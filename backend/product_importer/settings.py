@@ -113,12 +113,17 @@ WSGI_APPLICATION = "product_importer.wsgi.application"
 ASGI_APPLICATION = "product_importer.asgi.application"
 
 DATABASES = {
-    "default": dj_database_url.parse(
-        env_str("DATABASE_URL", "postgres:///product_importer"),
-        conn_max_age=env_int("CONN_MAX_AGE", 60),
-        conn_health_checks=True,
-    )
+    "default": dj_database_url.parse(env_str("DATABASE_URL", "postgres:///product_importer"))
 }
+# Under ASGI every request runs its sync code in a thread of its own, so thread-bound persistent
+# connections would be opened anew per request (a few ms of SCRAM handshake each): a pool per
+# process instead. DATABASE_POOL_SIZE=0 turns it off (e.g. behind PgBouncer).
+if env_int("DATABASE_POOL_SIZE", 8) > 0:
+    DATABASES["default"]["OPTIONS"] = {
+        "pool": {"min_size": 1, "max_size": env_int("DATABASE_POOL_SIZE", 8), "timeout": 10}
+    }
+else:
+    DATABASES["default"]["CONN_MAX_AGE"] = env_int("CONN_MAX_AGE", 0)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -173,6 +178,9 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "core.exceptions.exception_handler",
     "PAGE_SIZE": 25,
 }
+
+# Filtered product lists count their matches exactly up to this many; beyond, they estimate.
+EXACT_COUNT_LIMIT = env_int("EXACT_COUNT_LIMIT", 1000)
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Product Importer API",

@@ -61,7 +61,7 @@ class ProductFilter(django_filters.FilterSet):
         return qs.filter(sku_key=Lower(Value(value)))
 
     def filter_contains(self, qs: QuerySet[Product], name: str, value: str) -> QuerySet[Product]:
-        return search.matching(qs, value, fields=[name])
+        return search.matching(qs, value, fields=(name,))
 
     def filter_search(self, qs: QuerySet[Product], name: str, value: str) -> QuerySet[Product]:
-        return search.matching(qs, value, fields=["sku", "name", "description"])
+        return search.matching(qs, value)

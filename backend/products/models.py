@@ -29,10 +29,12 @@ class Product(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["sku_key"], name="product_sku_key_unique"),
         ]
+        # Sorting keys for `?ordering=`, each with the id that breaks ties: one import gives
+        # every row the same timestamps, and a page must not need a sort of all of them.
         indexes = [
-            models.Index(Lower("name"), name="product_name_lower_idx"),
-            models.Index(fields=["created_at"], name="product_created_at_idx"),
-            models.Index(fields=["updated_at"], name="product_updated_at_idx"),
+            models.Index(Lower("name"), "id", name="product_name_id_idx"),
+            models.Index(fields=["created_at", "id"], name="product_created_at_id_idx"),
+            models.Index(fields=["updated_at", "id"], name="product_updated_at_id_idx"),
         ]
 
     def __str__(self) -> str:
@@ -40,27 +42,43 @@ class Product(models.Model):
 
 
 class ProductSearch(models.Model):
-    """One row per product: its SKU, name and description in one text, under a trigram index.
+    """A lower-cased copy of each product's SKU, name and description, under trigram indexes.
 
     Kept off the import's hot path (see `products.search`): single writes keep it current in their
-    own transaction; a bulk import marks it stale and it is rebuilt in bulk afterwards. Queries only
-    use it as a pre-filter and re-check the product's own columns, so a stale row can never produce
-    a wrong match.
+    own transaction; a bulk import marks it stale and it is rebuilt in bulk afterwards. While it is
+    fresh it mirrors the catalog exactly, so filters and search read it instead of the products.
     """
 
     product_id = models.BigIntegerField(primary_key=True)
-    document = models.TextField()
+    sku = models.TextField()
+    name = models.TextField()
+    description = models.TextField()
 
     class Meta:
         indexes = [
+            GinIndex(OpClass("sku", name="gin_trgm_ops"), name="product_search_sku_trgm"),
+            GinIndex(OpClass("name", name="gin_trgm_ops"), name="product_search_name_trgm"),
             GinIndex(
-                OpClass("document", name="gin_trgm_ops"),
-                name="product_search_document_trgm",
+                OpClass("description", name="gin_trgm_ops"),
+                name="product_search_desc_trgm",
             ),
         ]
 
     def __str__(self) -> str:
         return f"search row of product {self.product_id}"
+
+
+class ProductCount(models.Model):
+    """A single row: how many products there are, kept exact by statement-level triggers.
+
+    Counting 500,000 rows costs about 30 ms on every unfiltered page; this costs nothing to read
+    and a fraction of a second per 500,000 inserted rows (migration 0002 installs the triggers).
+    """
+
+    total = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.total} products"
 
 
 class SearchIndexState(models.Model):

@@ -1,16 +1,14 @@
 """Search that stays fast at 500,000 products without slowing the import.
 
-A trigram GIN index makes `ILIKE '%term%'` fast, but maintaining one row by row makes a 500k-row
-upsert about 8 times slower. So the index lives on a table of its own, `ProductSearch`:
+Trigram GIN indexes make "contains" filters fast, but maintaining them row by row makes a 500k-row
+upsert about 8 times slower. So they live on a table of their own, `ProductSearch`, a lower-cased
+copy of each product's SKU, name and description:
 
-- single writes (the API's services) update it in their own transaction, so it stays current;
+- single writes (the API's services) update it in their own transaction, so it stays exact;
 - a bulk import does not touch it: it calls `mark_stale()` inside its transaction and queues
-  `rebuild()`, which builds a new table from a snapshot, indexes it with a parallel GIN build and
-  swaps it in;
-- while it is stale, searches scan the products themselves: correct, only slower.
-
-Queries use the table as a pre-filter only and always re-check the product's own columns, so a
-search row that is out of date can narrow a result but never add a wrong one.
+  `rebuild()`, which copies the catalog from a snapshot, indexes the copy with parallel GIN builds,
+  catches up with the single writes made meanwhile and swaps it in;
+- while it is stale, filters scan the products themselves with ILIKE: correct, only slower.
 """
 
 import logging
@@ -29,25 +27,25 @@ SEARCH_TABLE = ProductSearch._meta.db_table
 PRODUCT_TABLE = Product._meta.db_table
 STATE_TABLE = SearchIndexState._meta.db_table
 NEW_TABLE = f"{SEARCH_TABLE}_new"
-INDEX_NAME = "product_search_document_trgm"
+SEARCHED_FIELDS = ("sku", "name", "description")
+INDEXES = ["product_search_sku_trgm", "product_search_name_trgm", "product_search_desc_trgm"]
 PKEY_NAME = f"{SEARCH_TABLE}_pkey"
-# The document: what `?search=` looks through. Newlines keep the fields apart.
-DOCUMENT_SQL = "p.sku || E'\\n' || p.name || E'\\n' || p.description"
-# Trigram indexes only narrow a search for terms of three characters or more.
-MIN_INDEXED_TERM = 3
+# A product's search row, from the products table aliased `p`.
+ROW_SQL = "p.id, lower(p.sku), lower(p.name), lower(p.description)"
 # Two rebuilds never run at once (an arbitrary, fixed advisory-lock key).
 REBUILD_LOCK_KEY = 7_311_001
 
 
-def document(product: Product) -> str:
-    return f"{product.sku}\n{product.name}\n{product.description}"
-
-
 def index_product(product: Product) -> None:
     """Write one product's search row; call inside the transaction that wrote the product."""
-    ProductSearch.objects.update_or_create(
-        product_id=product.pk, defaults={"document": document(product)}
-    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {SEARCH_TABLE} (product_id, sku, name, description)"
+            f" SELECT {ROW_SQL} FROM {PRODUCT_TABLE} p WHERE p.id = %s"
+            " ON CONFLICT (product_id) DO UPDATE SET sku = EXCLUDED.sku, name = EXCLUDED.name,"
+            " description = EXCLUDED.description",
+            [product.pk],
+        )
 
 
 def unindex_products(product_ids: list[int]) -> None:
@@ -81,14 +79,18 @@ def _generation(cursor: CursorWrapper, *, lock: bool = False) -> int:
     return int(row[0]) if row else 0
 
 
-def matching(queryset: QuerySet[Product], term: str, fields: list[str]) -> QuerySet[Product]:
+def matching(
+    queryset: QuerySet[Product], term: str, fields: tuple[str, ...] = SEARCHED_FIELDS
+) -> QuerySet[Product]:
     """Products where any of `fields` contains `term`, ignoring case."""
+    if is_fresh():
+        condition = Q()
+        for field in fields:
+            condition |= Q(**{f"{field}__lower_contains": term})
+        return queryset.filter(id__in=ProductSearch.objects.filter(condition).values("product_id"))
     condition = Q()
     for field in fields:
         condition |= Q(**{f"{field}__ilike": term})
-    if len(term) >= MIN_INDEXED_TERM and is_fresh():
-        candidates = ProductSearch.objects.filter(document__ilike=term).values("product_id")
-        queryset = queryset.filter(id__in=candidates)
     return queryset.filter(condition)
 
 
@@ -126,19 +128,20 @@ def _build_new_table(cursor: CursorWrapper) -> tuple[int, int]:
         cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
         generation = _generation(cursor)
         cursor.execute(f"DROP TABLE IF EXISTS {NEW_TABLE}")
+        cursor.execute(f"CREATE TABLE {NEW_TABLE} (LIKE {SEARCH_TABLE} INCLUDING DEFAULTS)")
         cursor.execute(
-            f"CREATE TABLE {NEW_TABLE} AS"
-            f" SELECT p.id AS product_id, {DOCUMENT_SQL} AS document FROM {PRODUCT_TABLE} p"
+            f"INSERT INTO {NEW_TABLE} (product_id, sku, name, description)"
+            f" SELECT {ROW_SQL} FROM {PRODUCT_TABLE} p"
         )
         rows = cursor.rowcount
     with transaction.atomic():
         cursor.execute("SET LOCAL maintenance_work_mem = '512MB'")
         cursor.execute("SET LOCAL max_parallel_maintenance_workers = 2")
-        cursor.execute(f"ALTER TABLE {NEW_TABLE} ALTER COLUMN document SET NOT NULL")
         cursor.execute(f"ALTER TABLE {NEW_TABLE} ADD PRIMARY KEY (product_id)")
-        cursor.execute(
-            f"CREATE INDEX {INDEX_NAME}_new ON {NEW_TABLE} USING gin (document gin_trgm_ops)"
-        )
+        for field, index in zip(SEARCHED_FIELDS, INDEXES, strict=True):
+            cursor.execute(
+                f"CREATE INDEX {index}_new ON {NEW_TABLE} USING gin ({field} gin_trgm_ops)"
+            )
     return generation, rows
 
 
@@ -154,15 +157,18 @@ def _swap_in(cursor: CursorWrapper, generation: int) -> bool:
             f" (SELECT 1 FROM {PRODUCT_TABLE} p WHERE p.id = n.product_id)"
         )
         cursor.execute(
-            f"INSERT INTO {NEW_TABLE} (product_id, document)"
-            f" SELECT p.id, {DOCUMENT_SQL} FROM {PRODUCT_TABLE} p"
+            f"INSERT INTO {NEW_TABLE} (product_id, sku, name, description)"
+            f" SELECT {ROW_SQL} FROM {PRODUCT_TABLE} p"
             f" LEFT JOIN {NEW_TABLE} n ON n.product_id = p.id"
-            f" WHERE n.document IS DISTINCT FROM {DOCUMENT_SQL}"
-            " ON CONFLICT (product_id) DO UPDATE SET document = EXCLUDED.document"
+            " WHERE (n.sku, n.name, n.description)"
+            " IS DISTINCT FROM (lower(p.sku), lower(p.name), lower(p.description))"
+            " ON CONFLICT (product_id) DO UPDATE SET sku = EXCLUDED.sku, name = EXCLUDED.name,"
+            " description = EXCLUDED.description"
         )
         cursor.execute(f"DROP TABLE {SEARCH_TABLE}")
         cursor.execute(f"ALTER TABLE {NEW_TABLE} RENAME TO {SEARCH_TABLE}")
-        cursor.execute(f"ALTER INDEX {INDEX_NAME}_new RENAME TO {INDEX_NAME}")
+        for index in INDEXES:
+            cursor.execute(f"ALTER INDEX {index}_new RENAME TO {index}")
         cursor.execute(f"ALTER INDEX {NEW_TABLE}_pkey RENAME TO {PKEY_NAME}")
         cursor.execute(f"UPDATE {STATE_TABLE} SET fresh = true, rebuilt_at = now() WHERE id = 1")
     return True

@@ -9,6 +9,7 @@ from . import services
 from .export import export_csv
 from .filters import ProductFilter
 from .models import Product
+from .pagination import ProductPagination
 from .serializers import ProductSerializer
 
 
@@ -23,6 +24,7 @@ class ProductViewSet(viewsets.ModelViewSet[Product]):
     queryset = Product.objects.all()
     serializer_class = ProductSerializer
     filterset_class = ProductFilter
+    pagination_class = ProductPagination
 
     def perform_create(self, serializer: ProductSerializer) -> None:  # type: ignore[override]
         serializer.instance = services.create_product(**serializer.validated_data)

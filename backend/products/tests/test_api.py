@@ -1,3 +1,5 @@
+from typing import Any
+
 import pytest
 
 from products.models import Product, ProductSearch
@@ -10,6 +12,12 @@ TOO_LONG = "Ensure this field has no more than 255 characters."
 
 def detail(product: Product) -> str:
     return f"/api/products/{product.pk}/"
+
+
+def search_row(product: Product) -> tuple[str, str, str]:
+    return ProductSearch.objects.values_list("sku", "name", "description").get(
+        product_id=product.pk
+    )
 
 
 def test_create_returns_the_product_and_indexes_it(api):
@@ -25,9 +33,7 @@ def test_create_returns_the_product_and_indexes_it(api):
     assert body["active"] is True
     product = Product.objects.get(pk=body["id"])
     assert product.sku_key == "lay-raise-best-end"
-    assert ProductSearch.objects.get(product_id=product.pk).document == (
-        "Lay-Raise-Best-End\nDesk Lamp\nBright."
-    )
+    assert search_row(product) == ("lay-raise-best-end", "desk lamp", "bright.")
 
 
 @pytest.mark.parametrize("sku", ["ABC-1", "abc-1", "Abc-1"])
@@ -71,7 +77,7 @@ def test_retrieve_update_and_delete(api):
     )
     assert response.status_code == 200
     assert response.json()["active"] is False
-    assert ProductSearch.objects.get(product_id=product.pk).document == "S-1\nNew\nnew text"
+    assert search_row(product) == ("s-1", "new", "new text")
 
     assert api.delete(detail(product)).status_code == 204
     assert not Product.objects.exists()
@@ -141,6 +147,7 @@ def test_list_is_paginated_by_25_with_page_size_capped_at_100(api):
         make_product(sku=f"p-{n:03}")
     first = api.get(LIST).json()
     assert first["count"] == 130
+    assert first["count_exact"] is True
     assert len(first["results"]) == 25
     assert first["next"].endswith("?page=2")
     assert first["previous"] is None
@@ -218,3 +225,51 @@ def test_openapi_schema_and_docs(api):
     assert schema.status_code == 200
     assert "/api/products/{id}/" in schema.json()["paths"]
     assert api.get("/api/docs/").status_code == 200
+
+
+def test_the_unfiltered_count_follows_any_writer(api):
+    Product.objects.bulk_create(Product(sku=f"b-{n}", name="B") for n in range(7))
+    assert api.get(LIST).json()["count"] == 7
+    Product.objects.filter(sku__in=["b-1", "b-2"]).delete()
+    assert api.get(LIST).json()["count"] == 5
+
+
+def test_filtered_counts_past_the_limit_are_estimates_and_pages_still_work(api, settings):
+    settings.EXACT_COUNT_LIMIT = 5
+    for n in range(8):
+        make_product(sku=f"lamp-{n}", name="Lamp")
+    make_product(sku="chair", name="Chair")
+
+    def page(number: int) -> dict[str, Any]:
+        response = api.get(LIST, {"name": "lamp", "page_size": 2, "page": number})
+        assert response.status_code == 200, response.json()
+        body: dict[str, Any] = response.json()
+        return body
+
+    first = page(1)
+    assert first["count_exact"] is False
+    assert first["count"] >= 6
+    assert [p["sku"] for p in first["results"]] == ["lamp-0", "lamp-1"]
+    assert first["next"].endswith("page=2&page_size=2") or "page=2" in first["next"]
+    assert [p["sku"] for p in page(3)["results"]] == ["lamp-4", "lamp-5"]
+    last = page(4)
+    assert [p["sku"] for p in last["results"]] == ["lamp-6", "lamp-7"]
+    assert last["next"] is None
+    assert "page=3" in last["previous"]
+    assert api.get(LIST, {"name": "lamp", "page_size": 2, "page": 5}).status_code == 404
+
+
+def test_filtered_counts_up_to_the_limit_are_exact(api, settings):
+    settings.EXACT_COUNT_LIMIT = 5
+    for n in range(5):
+        make_product(sku=f"lamp-{n}", name="Lamp")
+    body = api.get(LIST, {"name": "lamp", "page_size": 2}).json()
+    assert (body["count"], body["count_exact"]) == (5, True)
+
+
+@pytest.mark.parametrize("page", ["0", "-1", "x", "2"])
+def test_invalid_pages_are_404s(api, page):
+    make_product()
+    response = api.get(LIST, {"page": page})
+    assert response.status_code == 404
+    assert response.json() == {"detail": "Invalid page."}

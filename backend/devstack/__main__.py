@@ -15,15 +15,27 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+from typing import Any
 
-from .services import EmbeddedPostgres, EmbeddedRedis, ServiceError, die_with_parent
+from .services import (
+    EmbeddedPostgres,
+    EmbeddedRedis,
+    ServiceError,
+    die_with_parent,
+    port_in_use,
+)
 
 BACKEND_DIR = Path(__file__).resolve().parent.parent
 REPO_DIR = BACKEND_DIR.parent
 
 
+class Stopped(Exception):
+    """SIGINT or SIGTERM arrived while starting: stop what has started and exit 0."""
+
+
 def data_dir() -> Path:
-    return Path(os.environ.get("DATA_DIR", REPO_DIR / ".data")).resolve()
+    """DATA_DIR; a relative one is taken from the top of the repository."""
+    return (REPO_DIR / os.environ.get("DATA_DIR", ".data")).resolve()
 
 
 def secret_key() -> str:
@@ -64,7 +76,7 @@ def wait_healthy(url: str, process: subprocess.Popen[bytes], timeout: float = 60
 
 
 def banner(base_url: str, admin: dict[str, str]) -> str:
-    password = admin.get("password") or "(the one you set; `make admin-password` sets a new one)"
+    password = admin.get("password") or "(the one you set; `make admin-password` makes a new one)"
     token = admin["token"]
     return f"""
 Product Importer is running at {base_url}/
@@ -86,8 +98,55 @@ class Stack:
     def __init__(self) -> None:
         self.postgres: EmbeddedPostgres | None = None
         self.redis: EmbeddedRedis | None = None
-        self.children: list[tuple[str, subprocess.Popen[bytes]]] = []
+        self.children: list[tuple[str, subprocess.Popen[Any]]] = []
         self.stopping = False
+
+    def check_stopping(self) -> None:
+        if self.stopping:
+            raise Stopped
+
+    def environment(self, *, broker: bool = True) -> dict[str, str]:
+        """The environment of every child, with the embedded servers started where needed."""
+        env = dict(os.environ)
+        env["DATA_DIR"] = str(data_dir())
+        env.setdefault("SECRET_KEY", secret_key())
+        env.setdefault("HTTPS", "false")
+        env.setdefault("MEDIA_ROOT", str(data_dir() / "media"))
+        env.setdefault("STATIC_ROOT", str(data_dir() / "static"))
+        if not env.get("DATABASE_URL"):
+            self.postgres = EmbeddedPostgres(
+                data_dir() / "postgres", int(env.get("PG_PORT", "54320"))
+            )
+            print(f"Starting PostgreSQL on 127.0.0.1:{self.postgres.port}...", flush=True)
+            self.postgres.start()
+            env["DATABASE_URL"] = self.postgres.url
+        self.check_stopping()
+        if broker and not env.get("REDIS_URL"):
+            self.redis = EmbeddedRedis(data_dir() / "redis", int(env.get("REDIS_PORT", "63790")))
+            print(f"Starting Redis on 127.0.0.1:{self.redis.port}...", flush=True)
+            self.redis.start()
+            env["REDIS_URL"] = self.redis.url
+        self.check_stopping()
+        return env
+
+    def manage(self, *args: str, env: dict[str, str]) -> str:
+        """`manage.py ARGS`, in a session of its own so that Ctrl-C reaches only us."""
+        process = subprocess.Popen(
+            [sys.executable, "manage.py", *args],
+            cwd=BACKEND_DIR,
+            env=env,
+            text=True,
+            stdout=subprocess.PIPE,
+            start_new_session=True,
+            preexec_fn=die_with_parent(signal.SIGTERM),
+        )
+        self.children.append((f"manage.py {args[0]}", process))
+        output, _ = process.communicate()
+        self.children.pop()
+        self.check_stopping()
+        if process.returncode != 0:
+            raise ServiceError(f"manage.py {' '.join(args)} failed (exit {process.returncode}).")
+        return output
 
     def spawn(self, name: str, args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
         process = subprocess.Popen(
@@ -100,6 +159,21 @@ class Stack:
         )
         self.children.append((name, process))
         return process
+
+    def wait_healthy(self, url: str, web: subprocess.Popen[bytes], timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self.check_stopping()
+            if web.poll() is not None:
+                raise ServiceError(f"The web server exited with code {web.returncode}.")
+            try:
+                with urllib.request.urlopen(url, timeout=2) as response:
+                    if response.status == 200:
+                        return
+            except OSError:
+                pass
+            time.sleep(0.2)
+        raise ServiceError(f"{url} did not answer 200 within {timeout:.0f} s.")
 
     def stop(self) -> None:
         for name, process in reversed(self.children):
@@ -119,27 +193,11 @@ class Stack:
             self.postgres.stop()
 
     def run(self) -> int:
-        env = dict(os.environ)
-        env.setdefault("SECRET_KEY", secret_key())
-        env.setdefault("HTTPS", "false")
-        env.setdefault("MEDIA_ROOT", str(data_dir() / "media"))
-        env.setdefault("STATIC_ROOT", str(data_dir() / "static"))
-        port = int(env.get("PORT", "8000"))
-        if not env.get("DATABASE_URL"):
-            self.postgres = EmbeddedPostgres(
-                data_dir() / "postgres", int(env.get("PG_PORT", "54320"))
-            )
-            print(f"Starting PostgreSQL on 127.0.0.1:{self.postgres.port}...", flush=True)
-            self.postgres.start()
-            env["DATABASE_URL"] = self.postgres.url
-        if not env.get("REDIS_URL"):
-            self.redis = EmbeddedRedis(data_dir() / "redis", int(env.get("REDIS_PORT", "63790")))
-            print(f"Starting Redis on 127.0.0.1:{self.redis.port}...", flush=True)
-            self.redis.start()
-            env["REDIS_URL"] = self.redis.url
-        manage("migrate", "--noinput", env=env)
-        manage("collectstatic", "--noinput", "--verbosity", "0", env=env)
-        admin = json.loads(manage("ensure_admin", "--json", env=env))
+        port = int(os.environ.get("PORT", "8000"))
+        if port_in_use(port):
+            raise ServiceError(f"Port {port} is taken: set PORT to a free port.")
+        env = self.environment()
+        admin = json.loads(self.manage("prepare", env=env))
         web = self.spawn(
             "web",
             [
@@ -151,6 +209,8 @@ class Stack:
                 "127.0.0.1",
                 "--port",
                 str(port),
+                "--lifespan",
+                "off",
                 "--workers",
                 env.get("WEB_CONCURRENCY", "2"),
                 "--no-access-log",
@@ -176,7 +236,7 @@ class Stack:
             env,
         )
         base_url = f"http://127.0.0.1:{port}"
-        wait_healthy(f"{base_url}/healthz", web)
+        self.wait_healthy(f"{base_url}/healthz", web)
         print(banner(base_url, admin), flush=True)
         while not self.stopping:
             for name, process in self.children:
@@ -186,11 +246,22 @@ class Stack:
             time.sleep(0.5)
         return 0
 
+    def new_admin_password(self) -> int:
+        """`make admin-password`: a new generated password for the admin account."""
+        if os.environ.get("DATABASE_URL") is None:
+            port = int(os.environ.get("PG_PORT", "54320"))
+            if port_in_use(port):  # `make run` is running: use its server
+                os.environ["DATABASE_URL"] = EmbeddedPostgres(data_dir() / "postgres", port).url
+        env = self.environment(broker=False)
+        login = json.loads(self.manage("ensure_admin", "--json", "--new-password", env=env))
+        print(f"Login: {login['username']} / {login['password']}")
+        return 0
+
 
 def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m devstack")
-    parser.add_argument("command", choices=["run"])
-    parser.parse_args()
+    parser.add_argument("command", choices=["run", "admin-password"])
+    command = parser.parse_args().command
     stack = Stack()
 
     def request_stop(signum: int, frame: object) -> None:
@@ -199,7 +270,9 @@ def main() -> int:
     signal.signal(signal.SIGINT, request_stop)
     signal.signal(signal.SIGTERM, request_stop)
     try:
-        return stack.run()
+        return stack.run() if command == "run" else stack.new_admin_password()
+    except Stopped:
+        return 0
     except ServiceError as exc:
         print(f"Error: {exc}", file=sys.stderr)
         return 1

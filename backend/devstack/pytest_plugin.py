@@ -52,7 +52,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 
 def _session_dir() -> Path:
-    data_dir = Path(os.environ.get("DATA_DIR", REPO_DIR / ".data")).resolve()
+    data_dir = (REPO_DIR / os.environ.get("DATA_DIR", ".data")).resolve()
     return data_dir / f"test-{os.getpid()}"
 
 

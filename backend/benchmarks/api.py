@@ -26,7 +26,7 @@ from urllib.parse import urlencode
 import psycopg
 import requests
 
-from devstack.services import EmbeddedPostgres, die_with_parent, free_port
+from devstack.services import EmbeddedPostgres, die_with_parent, free_port, web_command
 
 BACKEND_DIR = Path(__file__).resolve().parent.parent
 REPO_DIR = BACKEND_DIR.parent
@@ -205,21 +205,7 @@ def manage(env: dict[str, str], *args: str) -> str:
 
 def serve(env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "product_importer.asgi:application",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--workers",
-            "2",
-            "--no-access-log",
-            "--log-level",
-            "warning",
-        ],
+        web_command(port, workers=2, log_level="warning"),
         cwd=BACKEND_DIR,
         env=env,
         preexec_fn=die_with_parent(15),

@@ -17,12 +17,17 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from core.private_files import write_private
+
 from .services import (
     EmbeddedPostgres,
     EmbeddedRedis,
     ServiceError,
     die_with_parent,
     port_in_use,
+    stop_process,
+    web_command,
+    worker_command,
 )
 
 BACKEND_DIR = Path(__file__).resolve().parent.parent
@@ -41,38 +46,8 @@ def data_dir() -> Path:
 def secret_key() -> str:
     path = data_dir() / "secret_key"
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(secrets.token_urlsafe(50))
-        path.chmod(0o600)
+        write_private(path, secrets.token_urlsafe(50))
     return path.read_text().strip()
-
-
-def manage(*args: str, env: dict[str, str]) -> str:
-    result = subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=BACKEND_DIR,
-        env=env,
-        text=True,
-        stdout=subprocess.PIPE,
-    )
-    if result.returncode != 0:
-        raise ServiceError(f"manage.py {' '.join(args)} failed (exit {result.returncode}).")
-    return result.stdout
-
-
-def wait_healthy(url: str, process: subprocess.Popen[bytes], timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise ServiceError(f"The web server exited with code {process.returncode}.")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            pass
-        time.sleep(0.2)
-    raise ServiceError(f"{url} did not answer 200 within {timeout:.0f} s.")
 
 
 def banner(base_url: str, admin: dict[str, str]) -> str:
@@ -179,12 +154,7 @@ class Stack:
         for name, process in reversed(self.children):
             if process.poll() is None:
                 print(f"Stopping {name}...", flush=True)
-                process.terminate()
-                try:
-                    process.wait(30)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait()
+                stop_process(process)
         if self.redis:
             print("Stopping Redis...", flush=True)
             self.redis.stop()
@@ -199,41 +169,10 @@ class Stack:
         env = self.environment()
         admin = json.loads(self.manage("prepare", env=env))
         web = self.spawn(
-            "web",
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "product_importer.asgi:application",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--lifespan",
-                "off",
-                "--workers",
-                env.get("WEB_CONCURRENCY", "2"),
-                "--no-access-log",
-            ],
-            env,
+            "web", web_command(port, workers=int(env.get("WEB_CONCURRENCY", "2"))), env
         )
         self.spawn(
-            "worker",
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "product_importer",
-                "worker",
-                "-Q",
-                "imports,webhooks",
-                "--concurrency",
-                env.get("WORKER_CONCURRENCY", "2"),
-                "--loglevel",
-                "INFO",
-            ],
-            env,
+            "worker", worker_command(concurrency=int(env.get("WORKER_CONCURRENCY", "2"))), env
         )
         base_url = f"http://127.0.0.1:{port}"
         self.wait_healthy(f"{base_url}/healthz", web)

@@ -13,10 +13,12 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 import psycopg
@@ -40,6 +42,23 @@ def die_with_parent(sig: int) -> Callable[[], None]:
         ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, sig)
 
     return preexec
+
+
+def web_command(port: int, *, workers: int = 1, log_level: str = "info") -> list[str]:
+    """The ASGI web server as `make run`, the tests and the benchmarks start it."""
+    return [
+        sys.executable, "-m", "uvicorn", "product_importer.asgi:application",
+        "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
+        "--lifespan", "off", "--no-access-log", "--log-level", log_level,
+    ]  # fmt: skip
+
+
+def worker_command(*, concurrency: int, log_level: str = "INFO") -> list[str]:
+    """A Celery worker on both queues, as `make run` and the tests start it."""
+    return [
+        sys.executable, "-m", "celery", "-A", "product_importer", "worker",
+        "-Q", "imports,webhooks", "--concurrency", str(concurrency), "--loglevel", log_level,
+    ]  # fmt: skip
 
 
 class ServiceError(RuntimeError):
@@ -84,7 +103,10 @@ def _tail(log: Path, lines: int = 15) -> str:
         return ""
 
 
-def _stop(process: subprocess.Popen[bytes] | None, sig: int, timeout: float = 30) -> None:
+def stop_process(
+    process: subprocess.Popen[Any] | None, sig: int = signal.SIGTERM, timeout: float = 30
+) -> None:
+    """Send `sig`, wait up to `timeout` seconds, then kill."""
     if process is None or process.poll() is not None:
         return
     process.send_signal(sig)
@@ -216,7 +238,7 @@ class EmbeddedPostgres:
             self._create_database()
 
     def stop(self) -> None:
-        _stop(self.process, signal.SIGINT)  # "fast" shutdown: roll back, checkpoint, exit
+        stop_process(self.process, signal.SIGINT)  # "fast" shutdown: roll back, checkpoint, exit
 
     def _running_pid(self) -> int | None:
         """The pid in postmaster.pid if that process is alive (a stale file is ignored)."""
@@ -342,7 +364,7 @@ class EmbeddedRedis:
         _wait_for(self._answers, "Redis", self.process, self.log_path)
 
     def stop(self) -> None:
-        _stop(self.process, signal.SIGTERM)  # Redis saves and exits
+        stop_process(self.process, signal.SIGTERM)  # Redis saves and exits
 
     def _answers(self) -> bool:
         import redis

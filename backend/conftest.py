@@ -13,7 +13,9 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
+import redis
 import requests
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import connection
 from rest_framework.authtoken.models import Token
@@ -28,6 +30,7 @@ from devstack.services import (
 )
 
 BACKEND_DIR = Path(__file__).resolve().parent
+QUEUES = ("imports", "webhooks")
 
 
 @pytest.fixture
@@ -79,6 +82,30 @@ def celery_worker(django_db_setup: None, django_db_blocker: object) -> Iterator[
             pytest.fail("The Celery worker did not start.")
     yield
     stop_process(process)
+
+
+@pytest.fixture
+def worker(celery_worker: None) -> Iterator[None]:
+    """The live worker, left idle after the test: no task of this test outlives it.
+
+    Without this, a task a test queued (the search rebuild after an import, say) could still run
+    while the database is flushed for the next test.
+    """
+    yield
+    from product_importer.celery import app
+
+    inspector = app.control.inspect(timeout=1)
+    broker = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    deadline = time.monotonic() + 120
+    while True:
+        queued = sum(broker.llen(q) for q in QUEUES)
+        busy = any((inspector.active() or {}).values()) or any(
+            (inspector.reserved() or {}).values()
+        )
+        if not queued and not busy:
+            return
+        assert time.monotonic() < deadline, "the worker is still busy after the test"
+        time.sleep(0.1)
 
 
 @pytest.fixture(scope="session")

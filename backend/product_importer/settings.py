@@ -79,6 +79,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "core",
     "products",
+    "imports",
 ]
 
 MIDDLEWARE = [
@@ -162,6 +163,8 @@ CELERY_BROKER_CONNECTION_TIMEOUT = 3
 CELERY_TASK_DEFAULT_QUEUE = "imports"
 CELERY_TASK_ROUTES = {"webhooks.*": {"queue": "webhooks"}}
 CELERY_TASK_ACKS_LATE = True
+# Above the longest import, so Redis never hands a running task to a second worker.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 6 * 3600}
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
 
@@ -178,6 +181,9 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "core.exceptions.exception_handler",
     "PAGE_SIZE": 25,
 }
+
+# Uploads larger than this are refused (413) before they are read. Default 1 GiB.
+MAX_UPLOAD_BYTES = env_int("MAX_UPLOAD_BYTES", 1024**3)
 
 # Filtered product lists count their matches exactly up to this many; beyond, they estimate.
 EXACT_COUNT_LIMIT = env_int("EXACT_COUNT_LIMIT", 1000)

@@ -5,13 +5,17 @@ from rest_framework.authtoken.views import obtain_auth_token
 from rest_framework.routers import DefaultRouter
 
 from core.views import healthz
+from imports.views import JobErrorsView, JobStatusView, JobViewSet
 from products.views import ProductViewSet
 
 router = DefaultRouter()
 router.register("products", ProductViewSet, basename="product")
+router.register("jobs", JobViewSet, basename="job")
 
 urlpatterns = [
     path("api/", include(router.urls)),
+    path("api/job/<uuid:pk>/status/", JobStatusView.as_view(), name="job-status"),
+    path("api/jobs/<uuid:pk>/errors.csv", JobErrorsView.as_view(), name="job-errors"),
     path("api/auth/token/", obtain_auth_token, name="api-token"),
     path("api/auth/", include("rest_framework.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -159,7 +159,7 @@ def test_a_rebuild_overtaken_by_an_import_is_dropped(api):
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.integration
-def test_the_rebuild_runs_on_the_live_worker(celery_worker, api):
+def test_the_rebuild_runs_on_the_live_worker(worker, api):
     bulk_import(("worker-lamp", "Lamp", ""))
     assert not search.is_fresh()
 

@@ -1,0 +1,1 @@
+"""Imports: the CSV import engine, and the jobs that run it."""

@@ -1,0 +1,56 @@
+"""A Job: one import or one bulk delete, its state and progress, read by the status endpoint."""
+
+import uuid
+
+from django.db import models
+
+
+class Job(models.Model):
+    class Kind(models.TextChoices):
+        IMPORT = "import"
+        BULK_DELETE = "bulk_delete"
+
+    class Status(models.TextChoices):
+        PENDING = "PENDING"
+        PROCESSING = "PROCESSING"
+        COMPLETED = "COMPLETED"
+        FAILED = "FAILED"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
+    # A short machine word (queued, parsing, importing, deleting, done, failed) and its words.
+    stage = models.CharField(max_length=20, default="queued")
+    message = models.CharField(max_length=255, default="Queued")
+    total_rows = models.BigIntegerField(null=True, blank=True)
+    processed_rows = models.BigIntegerField(default=0)
+    percent = models.PositiveSmallIntegerField(default=0)
+    created_count = models.BigIntegerField(default=0)
+    updated_count = models.BigIntegerField(default=0)
+    invalid_count = models.BigIntegerField(default=0)
+    duplicate_count = models.BigIntegerField(default=0)
+    deleted_count = models.BigIntegerField(default=0)
+    error_message = models.TextField(blank=True, default="")
+    # The uploaded file in the default storage, and its name as the user gave it.
+    file = models.CharField(max_length=500, blank=True, default="")
+    file_name = models.CharField(max_length=255, blank=True, default="")
+    # The per-row error report (CSV) in the default storage, once the import has run.
+    errors_file = models.CharField(max_length=500, blank=True, default="")
+    # Written by the worker while it runs the job, to tell a live job from a dead worker's.
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["kind", "status", "-created_at"], name="job_kind_status_idx")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.id} {self.status}"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in {self.Status.COMPLETED, self.Status.FAILED}

@@ -1,0 +1,124 @@
+"""Creating and queueing jobs; what the tasks record as a job runs."""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+from collections.abc import Iterable
+from typing import Any
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.core.files.uploadedfile import UploadedFile
+from django.db.models import F
+from django.utils import timezone
+from kombu.exceptions import OperationalError as BrokerError
+from rest_framework.exceptions import APIException
+
+from .models import Job
+from .uploads import check_upload
+
+logger = logging.getLogger(__name__)
+
+STAGE_MESSAGES = {
+    "queued": "Queued",
+    "waiting": "Waiting for the job before it to finish",
+    "parsing": "Parsing CSV",
+    "importing": "Importing",
+    "deleting": "Deleting products",
+    "done": "Done",
+    "failed": "Failed",
+}
+
+
+class UploadTooLarge(APIException):
+    status_code = 413
+    default_code = "upload_too_large"
+
+
+class BrokerUnavailable(APIException):
+    status_code = 503
+    default_detail = "The task queue is unavailable, so nothing was queued: try again shortly."
+    default_code = "broker_unavailable"
+
+
+def check_upload_size(content_length: int) -> None:
+    """Refuse an upload over MAX_UPLOAD_BYTES before a byte of it is read."""
+    if content_length > settings.MAX_UPLOAD_BYTES:
+        raise UploadTooLarge(
+            f"The upload is {content_length:,} bytes; the limit is {settings.MAX_UPLOAD_BYTES:,}."
+        )
+
+
+def create_import_job(*, upload: UploadedFile[Any] | None) -> Job:
+    """Check the upload, store it (streamed, never whole in memory) and queue its import."""
+    upload = check_upload(upload)
+    name = upload.name or "upload.csv"
+    stored = default_storage.save(f"uploads/{timezone.now():%Y/%m/%d}/{name}", upload)
+    job = Job.objects.create(kind=Job.Kind.IMPORT, file=stored, file_name=name)
+    from .tasks import run_import
+
+    _enqueue(job, run_import)
+    return job
+
+
+def create_bulk_delete_job() -> Job:
+    job = Job.objects.create(kind=Job.Kind.BULK_DELETE)
+    from .tasks import run_bulk_delete
+
+    _enqueue(job, run_bulk_delete)
+    return job
+
+
+def _enqueue(job: Job, task: object) -> None:
+    """Queue the job's task now; if the broker is down, the job ends FAILED and the caller 503."""
+    try:
+        task.apply_async(args=[str(job.pk)], retry=False)  # type: ignore[attr-defined]
+    except (BrokerError, OSError) as exc:
+        logger.warning("could not queue job %s: %s", job.pk, exc)
+        finish(job, error="The task queue was unavailable; nothing was done.")
+        if job.file:
+            default_storage.delete(job.file)
+        raise BrokerUnavailable from exc
+
+
+def claim(job_id: str) -> Job | None:
+    """PENDING -> PROCESSING, once: a redelivered task finds nothing to claim."""
+    claimed = Job.objects.filter(pk=job_id, status=Job.Status.PENDING).update(
+        status=Job.Status.PROCESSING, started_at=timezone.now(), heartbeat_at=timezone.now()
+    )
+    return Job.objects.get(pk=job_id) if claimed else None
+
+
+def set_stage(job: Job, stage: str, **fields: object) -> None:
+    """Record progress on the job row, in autocommit: outside any import transaction."""
+    Job.objects.filter(pk=job.pk).update(
+        stage=stage, message=STAGE_MESSAGES[stage], heartbeat_at=timezone.now(), **fields
+    )
+
+
+def finish(job: Job, *, error: str = "", **counts: int) -> None:
+    status = Job.Status.FAILED if error else Job.Status.COMPLETED
+    Job.objects.filter(pk=job.pk).update(
+        status=status,
+        stage="failed" if error else "done",
+        message=STAGE_MESSAGES["failed"] if error else STAGE_MESSAGES["done"],
+        error_message=error,
+        percent=F("percent") if error else 100,
+        finished_at=timezone.now(),
+        heartbeat_at=timezone.now(),
+        **counts,
+    )
+
+
+def save_error_report(job: Job, rows: Iterable[tuple[int, str, list[str]]]) -> None:
+    """The per-row error report: line, reason, then the row's original fields."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["line", "reason", "fields"])
+    for line, reason, fields in rows:
+        writer.writerow([line, reason, *fields])
+    name = default_storage.save(f"errors/{job.pk}.csv", ContentFile(buffer.getvalue().encode()))
+    Job.objects.filter(pk=job.pk).update(errors_file=name)

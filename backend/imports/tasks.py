@@ -1,0 +1,119 @@
+"""Celery tasks of the `imports` queue: they take a job id, claim the job and run it.
+
+Late acknowledgement (settings) means a worker that dies mid-job leaves the task to be delivered
+again; `claim()` makes sure a redelivered task never runs a job that already started.
+"""
+
+import contextlib
+import logging
+from collections.abc import Iterator
+from typing import Any, BinaryIO, cast
+
+import psycopg
+from celery import shared_task
+from django.core.files.storage import default_storage
+from django.db import connection
+
+from products.tasks import rebuild_search_index
+
+from . import services
+from .engine import ImportFailed, Progress, import_products
+from .models import Job
+from .uploads import open_catalog
+
+logger = logging.getLogger(__name__)
+
+# One import or bulk delete at a time per catalog: the next one waits (an advisory-lock key).
+CATALOG_LOCK_KEY = 7_311_002
+
+
+def engine_connection() -> psycopg.Connection[tuple[Any, ...]]:
+    """A connection of its own for the engine's transaction; progress goes through Django's."""
+    params = connection.get_connection_params()
+    params.pop("cursor_factory", None)
+    params.pop("context", None)
+    return psycopg.connect(**params)
+
+
+@contextlib.contextmanager
+def catalog_lock(conn: psycopg.Connection[tuple[Any, ...]], job: Job) -> Iterator[None]:
+    acquired = conn.execute("SELECT pg_try_advisory_lock(%s)", [CATALOG_LOCK_KEY]).fetchone()
+    if not (acquired and acquired[0]):
+        services.set_stage(job, "waiting")
+        conn.execute("SELECT pg_advisory_lock(%s)", [CATALOG_LOCK_KEY])
+    conn.commit()
+    try:
+        yield
+    finally:
+        conn.rollback()
+        conn.execute("SELECT pg_advisory_unlock(%s)", [CATALOG_LOCK_KEY])
+        conn.commit()
+
+
+@shared_task(name="imports.run_import")
+def run_import(job_id: str) -> None:
+    job = services.claim(job_id)
+    if job is None:
+        return
+
+    def report(progress: Progress) -> None:
+        services.set_stage(
+            job,
+            progress.stage,
+            processed_rows=progress.processed_rows,
+            total_rows=progress.total_rows,
+            percent=progress.percent,
+        )
+
+    try:
+        size = None if job.file_name.lower().endswith(".gz") else default_storage.size(job.file)
+        with engine_connection() as conn, catalog_lock(conn, job):
+            services.set_stage(job, "parsing")
+            with default_storage.open(job.file, "rb") as stored:
+                result = import_products(
+                    conn,
+                    open_catalog(cast(BinaryIO, stored), job.file_name),
+                    size_bytes=size,
+                    progress=report,
+                )
+    except ImportFailed as exc:
+        services.finish(job, error=str(exc))
+        return
+    except Exception:
+        logger.exception("import job %s failed", job_id)
+        services.finish(job, error="The import failed unexpectedly; the catalog is unchanged.")
+        return
+    if result.errors:
+        services.save_error_report(job, ((e.line, e.reason, e.fields) for e in result.errors))
+    services.finish(
+        job,
+        total_rows=result.total_rows,
+        processed_rows=result.total_rows,
+        created_count=result.created_count,
+        updated_count=result.updated_count,
+        invalid_count=result.invalid_count,
+        duplicate_count=result.duplicate_count,
+    )
+    rebuild_search_index.delay()
+
+
+@shared_task(name="imports.run_bulk_delete")
+def run_bulk_delete(job_id: str) -> None:
+    """Every product, in one transaction: TRUNCATE, which takes milliseconds at any size."""
+    job = services.claim(job_id)
+    if job is None:
+        return
+    try:
+        with engine_connection() as conn, catalog_lock(conn, job):
+            services.set_stage(job, "deleting")
+            with conn.transaction():
+                row = conn.execute(
+                    "SELECT total FROM products_productcount WHERE id = 1 FOR UPDATE"
+                ).fetchone()
+                deleted = int(row[0]) if row else 0
+                conn.execute("TRUNCATE products_product, products_productsearch")
+    except Exception:
+        logger.exception("bulk delete job %s failed", job_id)
+        services.finish(job, error="The delete failed unexpectedly; no product was deleted.")
+        return
+    services.finish(job, deleted_count=deleted, total_rows=deleted, processed_rows=deleted)

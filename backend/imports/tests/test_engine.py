@@ -1,0 +1,529 @@
+"""The import engine on small in-memory CSVs, against the real PostgreSQL: exact rows and counts."""
+
+import io
+import random
+import threading
+import time
+
+import psycopg
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from imports import engine
+from imports.engine import ImportFailed, ImportResult, Progress, RowError, import_products
+from products import search
+from products.models import Product, ProductCount, SearchIndexState
+from products.tests.factories import make_product
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+LONG = "x" * 256
+
+
+@pytest.fixture
+def pg() -> psycopg.Connection:
+    """Django's own psycopg connection (autocommit, idle), as the engine's caller may pass it."""
+    connection.ensure_connection()
+    conn = connection.connection
+    assert isinstance(conn, psycopg.Connection)
+    # A transactional test case starts from flushed tables: put back the single rows the
+    # migrations create, as a real database has them.
+    ProductCount.objects.update_or_create(pk=1, defaults={"total": Product.objects.count()})
+    SearchIndexState.objects.update_or_create(pk=1, defaults={"fresh": True, "generation": 0})
+    return conn
+
+
+def run(conn: psycopg.Connection, content: str | bytes, **options) -> ImportResult:
+    data = content.encode() if isinstance(content, str) else content
+    return import_products(conn, io.BytesIO(data), **options)
+
+
+def catalog() -> list[tuple[str, str, str, bool]]:
+    return list(
+        Product.objects.order_by("sku_key").values_list("sku", "name", "description", "active")
+    )
+
+
+def counts(result: ImportResult) -> tuple[int, int, int, int, int]:
+    return (
+        result.total_rows,
+        result.created_count,
+        result.updated_count,
+        result.invalid_count,
+        result.duplicate_count,
+    )
+
+
+def everything() -> tuple[list[tuple[object, ...]], ...]:
+    """Every row of the catalog's tables, every column: to show that nothing changed."""
+    tables = ["products_product", "products_productcount", "products_searchindexstate"]
+    with connection.cursor() as cursor:
+        snapshot = []
+        for table in tables:
+            cursor.execute(f"SELECT * FROM {table} ORDER BY id")
+            snapshot.append(cursor.fetchall())
+    return tuple(snapshot)
+
+
+def test_new_products_are_created_active_with_exact_counts(pg):
+    result = run(pg, "sku,name,description\nlamp-1,Desk Lamp,Bright.\nchair-2,Chair,\n")
+
+    assert counts(result) == (2, 2, 0, 0, 0)
+    assert result.errors == []
+    assert catalog() == [("chair-2", "Chair", "", True), ("lamp-1", "Desk Lamp", "Bright.", True)]
+    for product in Product.objects.all():
+        assert product.created_at == product.updated_at
+        assert product.sku_key == product.sku.lower()
+
+
+def test_bad_rows_are_reported_by_physical_line_and_the_rest_is_imported(pg):
+    content = (
+        "sku,name,description,active\n"  # 1
+        "good-1,Good,Fine,\n"  # 2
+        ",Nameless sku,d,\n"  # 3
+        "no-name,  ,d,\n"  # 4
+        "   ,Blank sku,d,\n"  # 5
+        f"{LONG},Long sku,d,\n"  # 6
+        f"long-name,{LONG},d,\n"  # 7
+        '"multi-1",Lamp,"first line\nsecond line\nthird, ""quoted""",true\n'  # 8-10
+        "nul-1,Bad\x00name,d,\n"  # 11
+        "few-1,Too few,d\n"  # 12
+        "many-1,Too many,d,true,extra\n"  # 13
+        "active-1,Maybe,d,maybe\n"  # 14
+        "\n"  # 15: blank, not a row
+        'quote-1,"Bad"quote,d,\n'  # 16
+        f"{'y' * 255},Longest,d, FALSE \n"  # 17
+        ",,d,\n"  # 18
+        'multi-2,,"spans\ntwo lines",\n'  # 19-20: reported on the line it starts on
+        "last-1,Last,d,no"  # 21, no final newline
+    )
+
+    result = run(pg, content)
+
+    assert result.errors == [
+        RowError(3, "empty sku", ["", "Nameless sku", "d", ""]),
+        RowError(4, "empty name", ["no-name", "  ", "d", ""]),
+        RowError(5, "empty sku", ["   ", "Blank sku", "d", ""]),
+        RowError(6, "sku is longer than 255 characters (256)", [LONG, "Long sku", "d", ""]),
+        RowError(7, "name is longer than 255 characters (256)", ["long-name", LONG, "d", ""]),
+        RowError(11, "a NUL byte in a field", ["nul-1", "Bad\x00name", "d", ""]),
+        RowError(12, "expected 4 fields, found 3", ["few-1", "Too few", "d"]),
+        RowError(13, "expected 4 fields, found 5", ["many-1", "Too many", "d", "true", "extra"]),
+        RowError(
+            14,
+            "invalid active value 'maybe' (use true/false, 1/0 or yes/no, or leave it empty)",
+            ["active-1", "Maybe", "d", "maybe"],
+        ),
+        RowError(16, "not valid CSV: ',' expected after '\"'", []),
+        RowError(18, "empty sku; empty name", ["", "", "d", ""]),
+        RowError(19, "empty name", ["multi-2", "", "spans\ntwo lines", ""]),
+    ]
+    assert counts(result) == (16, 4, 0, 12, 0)
+    assert catalog() == [
+        ("good-1", "Good", "Fine", True),
+        ("last-1", "Last", "d", False),
+        ("multi-1", "Lamp", 'first line\nsecond line\nthird, "quoted"', True),
+        ("y" * 255, "Longest", "d", False),
+    ]
+
+
+def test_errors_kept_are_capped_but_all_are_counted(pg):
+    content = "sku,name\n" + ",nameless\n" * 5 + "ok-1,Fine\n" + f"{LONG},{'n' * 5000}\n"
+
+    result = run(pg, content, max_errors=3)
+
+    assert result.invalid_count == 6
+    assert [error.line for error in result.errors] == [2, 3, 4]
+    assert counts(result) == (7, 1, 0, 6, 0)
+    # A kept row is cut to size, whatever the file holds.
+    result = run(pg, f"sku,name\n{LONG},{'n' * 5000}\n")
+    assert result.errors[0].fields == [LONG, "n" * 1000]
+
+
+def test_last_row_wins_and_skus_differ_only_by_case(pg):
+    content = (
+        "sku,name,description\n"
+        "ABC-1,First,one\n"
+        "xyz-9,Other,kept\n"
+        "abc-1,Second,two\n"
+        "Abc-1,Third,three\n"
+    )
+
+    result = run(pg, content)
+
+    assert counts(result) == (4, 2, 0, 0, 2)
+    assert catalog() == [("Abc-1", "Third", "three", True), ("xyz-9", "Other", "kept", True)]
+
+
+def test_existing_products_are_overwritten_and_keep_active_without_an_active_column(pg):
+    lamp = make_product(sku="LAMP-1", name="Old lamp", description="old", active=False)
+    make_product(sku="chair-2", name="Chair", description="chair", active=True)
+
+    result = run(pg, "name,sku,description\nNew lamp,lamp-1,new\nStool,stool-3,\n")
+
+    assert counts(result) == (2, 1, 1, 0, 0)
+    assert catalog() == [
+        ("chair-2", "Chair", "chair", True),
+        ("lamp-1", "New lamp", "new", False),  # the file's spelling of the SKU
+        ("stool-3", "Stool", "", True),
+    ]
+    updated = Product.objects.get(pk=lamp.pk)
+    assert updated.created_at == lamp.created_at
+    assert updated.updated_at > lamp.updated_at
+
+
+def test_an_active_column_sets_the_flag_and_an_empty_cell_keeps_it(pg):
+    for sku, active in [("a-1", False), ("b-2", True), ("c-3", False), ("d-4", True)]:
+        make_product(sku=sku, name="Old", description="old", active=active)
+    content = (
+        "sku,name,description,active\n"
+        "a-1,A,new,yes\n"
+        "b-2,B,new,0\n"
+        "c-3,C,new,\n"
+        "d-4,D,new,  \n"
+        "e-5,E,new,\n"
+        "f-6,F,new,No\n"
+        "g-7,G,new,TRUE\n"
+        "h-8,H,new,tRuE\n"
+    )
+
+    result = run(pg, content)
+
+    assert counts(result) == (8, 4, 4, 0, 0)
+    assert catalog() == [
+        ("a-1", "A", "new", True),
+        ("b-2", "B", "new", False),
+        ("c-3", "C", "new", False),
+        ("d-4", "D", "new", True),
+        ("e-5", "E", "new", True),
+        ("f-6", "F", "new", False),
+        ("g-7", "G", "new", True),
+        ("h-8", "H", "new", True),
+    ]
+
+
+def test_without_a_description_column_existing_descriptions_are_kept(pg):
+    make_product(sku="lamp-1", name="Lamp", description="Kept as it was.")
+
+    result = run(pg, "sku,name\nlamp-1,Lamp 2\nchair-2,Chair\n")
+
+    assert counts(result) == (2, 1, 1, 0, 0)
+    assert catalog() == [
+        ("chair-2", "Chair", "", True),
+        ("lamp-1", "Lamp 2", "Kept as it was.", True),
+    ]
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"sku,name,description\nA-1,Lamp,Bright\n",
+        b"\xef\xbb\xbfsku,name,description\nA-1,Lamp,Bright\n",
+        b"sku,name,description\r\nA-1,Lamp,Bright\r\n",
+        b"\xef\xbb\xbfsku,name,description\r\nA-1,Lamp,Bright",
+        b" Description ,PRICE, NAME ,Sku\nBright,9.99,Lamp,A-1\n",
+        b'"sku","name","description"\n"A-1"," Lamp ","Bright"\n',
+        b"sku,name,description\n\nA-1,Lamp,Bright\n\n\n",
+    ],
+    ids=["lf", "bom", "crlf", "bom-crlf-no-final-newline", "order-case-extra", "quoted", "blank"],
+)
+def test_encodings_line_ends_and_header_layouts(pg, content):
+    result = run(pg, content)
+
+    assert counts(result) == (1, 1, 0, 0, 0)
+    assert catalog() == [("A-1", "Lamp", "Bright", True)]
+
+
+def test_quoted_commas_quotes_and_newlines_are_kept_verbatim(pg):
+    content = (
+        "sku,name,description\r\n"
+        'a-1,"Lamp, ""big""","Line one\r\nline two, with ""quotes""\nand a third"\r\n'
+        "b-2,Café ☕,Ünïcödé\r\n"
+        'c-3,Chair,"ends on the next line\r\n"\r\n'
+        "d-4,After,all those lines\r\n"
+    )
+
+    result = run(pg, content)
+
+    assert counts(result) == (4, 4, 0, 0, 0)
+    assert catalog() == [
+        ("a-1", 'Lamp, "big"', 'Line one\r\nline two, with "quotes"\nand a third', True),
+        ("b-2", "Café ☕", "Ünïcödé", True),
+        ("c-3", "Chair", "ends on the next line\r\n", True),
+        ("d-4", "After", "all those lines", True),
+    ]
+
+
+PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256))
+VALID_ROWS = b"sku,name\nlamp-1,Lamp\nchair-2,Chair\n"
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"name,price\nLamp,3\n", "Line 1: no 'sku' column (columns: name, price)."),
+        (b"Title , Price\n", "Line 1: no 'sku' or 'name' column (columns: Title, Price)."),
+        (b"sku,name,SKU\n", "Line 1: the column 'sku' appears more than once."),
+        (b"", "The file is empty."),
+        (b"\xef\xbb\xbf", "The file is empty."),
+        (b"\nsku,name\n", "Line 1 is empty: the first line must name the columns (sku, name)."),
+        (
+            VALID_ROWS + b"cafe-3,Caf\xe9\n",
+            f"Byte {len(VALID_ROWS) + 11} (line 4) is not UTF-8 (0xE9): "
+            "the file must be CSV text in UTF-8.",
+        ),
+        (
+            # Past the first chunks the decoder reads, and after quoted newlines.
+            b"sku,name,description\n" + b'ok-1,Fine,"two\nlines"\n' * 2000 + b"bad-1,\xff\n",
+            f"Byte {21 + 22 * 2000 + 7:,} (line {2 + 2 * 2000:,}) is not UTF-8 (0xFF): "
+            "the file must be CSV text in UTF-8.",
+        ),
+        (
+            VALID_ROWS + b"truncated,\xe2\x82",  # a character cut short at the end
+            f"Byte {len(VALID_ROWS) + 11} (line 4) is not UTF-8 (0xE2): "
+            "the file must be CSV text in UTF-8.",
+        ),
+        (PNG, "Byte 1 (line 1) is not UTF-8 (0x89): the file must be CSV text in UTF-8."),
+        (
+            b"\x00\x00\x00\x01\x02\n",
+            "Line 1: no 'sku' or 'name' column (columns: '\\x00\\x00\\x00\\x01\\x02').",
+        ),
+        (
+            b'sku,name,description\nok-1,Fine,x\nopen-2,Open,"never closed\nok-3,Fine,x\n',
+            "Line 3: a quoted field in the row starting here is never closed "
+            "(the file ends inside it).",
+        ),
+        (
+            b'sku,name,description\nbig-1,Big,"' + b"x" * 200_000 + b'"\n',
+            "Line 2: a field is longer than 131,072 characters (a quote left open?).",
+        ),
+    ],
+    ids=[
+        "no-sku",
+        "no-sku-no-name",
+        "duplicate-column",
+        "empty",
+        "bom-only",
+        "blank-header",
+        "latin-1-after-valid-rows",
+        "bad-byte-far-in",
+        "cut-short",
+        "binary",
+        "control-bytes",
+        "unclosed-quote",
+        "huge-field",
+    ],
+)
+def test_a_file_level_error_fails_the_import_and_changes_nothing(pg, content, message):
+    make_product(sku="lamp-1", name="Lamp", description="Before", active=False)
+    make_product(sku="keep-2", name="Keep", description="Before")
+    before = everything()
+    calls: list[Progress] = []
+
+    with pytest.raises(ImportFailed) as failure:
+        run(pg, content, progress=calls.append)
+
+    assert str(failure.value) == message
+    assert everything() == before
+    assert pg.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+    assert all(call.percent < 100 for call in calls)
+    # Nothing is left behind: the next import on the same connection works.
+    assert counts(run(pg, "sku,name\nnext-1,Next\n")) == (1, 1, 0, 0, 0)
+
+
+def test_progress_goes_through_parsing_then_importing_counting_records_not_lines(pg):
+    rows = [f'sku-{n},Name {n},"line one\nline two\nline three"' for n in range(5000)]
+    rows += ["sku-1,Again,dup", ",bad,row"]
+    content = ("sku,name,description\n" + "\n".join(rows) + "\n").encode()
+    calls: list[Progress] = []
+
+    result = run(pg, content, size_bytes=len(content), progress=calls.append, progress_interval=0)
+
+    assert counts(result) == (5002, 5000, 0, 1, 1)
+    stages = [call.stage for call in calls]
+    assert stages == sorted(stages, key=["parsing", "importing"].index)
+    parsing = [call for call in calls if call.stage == "parsing"]
+    importing = [call for call in calls if call.stage == "importing"]
+    assert parsing[0] == Progress("parsing", 0, None, 0)
+    assert [call.processed_rows for call in parsing[1:]] == [2048, 4096, 5002]
+    assert all(call.total_rows is None for call in parsing)
+    # The invalid row is dealt with already.
+    assert importing[0] == Progress("importing", 1, 5002, engine.PARSED_PERCENT)
+    assert importing[-1] == Progress("importing", 5002, 5002, 100)
+    assert all(call.total_rows == 5002 for call in importing)
+    percents = [call.percent for call in calls]
+    assert percents == sorted(percents)
+    assert 0 < parsing[1].percent < parsing[2].percent < engine.PARSED_PERCENT
+
+
+def test_progress_is_throttled_to_the_interval(pg, monkeypatch):
+    """Between the calls that mark a stage's start and end, at most one per interval."""
+    monkeypatch.setattr(engine, "FIRST_CHUNK_ROWS", 100)  # many chunks, each one a chance
+    monkeypatch.setattr(engine, "MIN_CHUNK_ROWS", 100)
+    monkeypatch.setattr(engine, "CHUNK_SECONDS", 0)
+    calls: list[tuple[float, Progress]] = []
+
+    def record(progress: Progress) -> None:
+        calls.append((time.monotonic(), progress))
+
+    content = "sku,name\n" + "".join(f"s-{n},N\n" for n in range(20_000))
+    run(pg, content, progress=record, progress_interval=0.05)
+
+    progress = [call for _, call in calls]
+    assert progress[:1] == [Progress("parsing", 0, None, 0)]
+    assert progress[-1] == Progress("importing", 20_000, 20_000, 100)
+    boundaries = {0, len(calls) - 1}
+    boundaries |= {i for i, call in enumerate(progress) if call.percent == engine.PARSED_PERCENT}
+    throttled = [i for i in range(1, len(calls)) if i not in boundaries]
+    assert throttled  # the upsert went through many chunks and reported some of them
+    assert all(calls[i][0] - calls[i - 1][0] >= 0.05 for i in throttled)
+
+
+def test_many_runs_and_chunks_count_exactly(pg, monkeypatch):
+    """Small sorted runs and small chunks: the duplicates of a SKU spread over several runs, the
+    chunks cut between SKUs, the two `active` INSERTs of each chunk; all counted exactly."""
+    monkeypatch.setattr(engine, "RUN_ROWS", 500)
+    monkeypatch.setattr(engine, "FIRST_CHUNK_ROWS", 37)
+    monkeypatch.setattr(engine, "MIN_CHUNK_ROWS", 37)
+    monkeypatch.setattr(engine, "CHUNK_SECONDS", 0)
+    rng = random.Random(7)
+    for n in range(0, 3000, 7):
+        make_product(sku=f"SKU-{n}", name="Old", description="old", active=n % 2 == 0)
+    existing = {p.sku_key: p.active for p in Product.objects.all()}
+    lines: list[str] = []
+    last: dict[str, tuple[str, str, str, str]] = {}  # the file's last row of each SKU
+    for line in range(4000):
+        n = rng.randrange(3000)
+        sku = rng.choice([f"sku-{n}", f"SKU-{n}", f"Sku-{n}"])
+        row = (sku, f"Name {line}", f"desc {line}", rng.choice(["", "yes", "no"]))
+        lines.append(",".join(row))
+        last[sku.lower()] = row
+
+    calls: list[Progress] = []
+    content = "sku,name,description,active\n" + "\n".join(lines)
+
+    result = run(pg, content, progress=calls.append, progress_interval=0)
+
+    importing = [call.processed_rows for call in calls if call.stage == "importing"]
+    assert importing == sorted(importing)
+    assert len(set(importing)) >= len(last) // 37  # a step per chunk
+    assert importing[-1] == 4000
+    created = len(last.keys() - existing.keys())
+    assert counts(result) == (4000, created, len(last) - created, 0, 4000 - len(last))
+    assert Product.objects.count() == len(existing) + created
+    for sku, name, description, active in catalog():
+        key = sku.lower()
+        if key in last:
+            file_sku, file_name, file_description, given = last[key]
+            kept = existing.get(key, True)
+            assert (sku, name, description) == (file_sku, file_name, file_description)
+            assert active == (given == "yes" if given else kept)
+        else:
+            assert (name, description, active) == ("Old", "old", existing[key])
+
+
+def test_the_search_table_is_marked_stale_and_the_product_count_kept(pg):
+    make_product(sku="lamp-1", name="Lamp")
+    assert search.is_fresh()
+
+    run(pg, "sku,name\nLAMP-1,Lamp\nchair-2,Chair\nstool-3,Stool\n")
+
+    state = SearchIndexState.objects.get(pk=1)
+    assert (state.fresh, state.generation) == (False, 1)
+    assert ProductCount.objects.get(pk=1).total == Product.objects.count() == 3
+
+
+def test_an_import_of_nothing_valid_changes_nothing(pg):
+    make_product(sku="lamp-1", name="Lamp")
+    before = everything()
+
+    result = run(pg, "sku,name\n,nameless\n")
+
+    assert counts(result) == (1, 0, 0, 1, 0)
+    assert everything() == before
+
+
+def test_the_stale_marking_sql_is_the_search_modules(pg):
+    with CaptureQueriesContext(connection) as queries:
+        search.mark_stale()
+
+    assert [query["sql"] for query in queries.captured_queries] == [engine.MARK_SEARCH_STALE_SQL]
+    assert Product._meta.db_table == engine.PRODUCT_TABLE
+    assert SearchIndexState._meta.db_table == engine.SEARCH_STATE_TABLE
+
+
+def test_a_connection_out_of_autocommit_is_committed(pg):
+    params = connection.get_connection_params()
+    params.pop("cursor_factory", None)
+    params.pop("context", None)
+    with psycopg.connect(**params) as conn:
+        assert not conn.autocommit
+        result = run(conn, "sku,name\nlamp-1,Lamp\n")
+        assert conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+        assert counts(result) == (1, 1, 0, 0, 0)
+        # Committed: another connection (Django's) sees it while this one is still open.
+        assert catalog() == [("lamp-1", "Lamp", "", True)]
+
+
+def test_a_connection_inside_a_transaction_is_refused(pg):
+    params = connection.get_connection_params()
+    params.pop("cursor_factory", None)
+    params.pop("context", None)
+    with psycopg.connect(**params) as conn:
+        conn.execute("SELECT 1")
+        with pytest.raises(ValueError, match="needs an idle connection \\(it is INTRANS\\)"):
+            run(conn, "sku,name\nlamp-1,Lamp\n")
+    assert catalog() == []
+
+
+class Cancelled(Exception):
+    pass
+
+
+def test_an_exception_from_the_progress_callback_rolls_everything_back(pg):
+    make_product(sku="lamp-1", name="Lamp", description="Before")
+    before = everything()
+
+    def cancel(progress: Progress) -> None:
+        if progress.percent == 100:  # the very last call, just before the commit
+            raise Cancelled
+
+    with pytest.raises(Cancelled):
+        run(pg, "sku,name,description\nlamp-1,Changed,After\nchair-2,Chair,x\n", progress=cancel)
+
+    assert everything() == before
+    assert pg.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+
+
+def test_two_imports_at_once_with_overlapping_skus_both_land_whole(pg):
+    """One waits for the other's commit (the catalog lock): no deadlock, no lost or mixed rows."""
+    first = "sku,name\n" + "".join(f"sku-{n},First {n}\n" for n in range(0, 20_000))
+    second = "sku,name\n" + "".join(f"SKU-{n},Second {n}\n" for n in range(10_000, 30_000))
+    params = connection.get_connection_params()
+    params.pop("cursor_factory", None)
+    params.pop("context", None)
+    results: dict[str, ImportResult] = {}
+
+    def import_file(label: str, content: str) -> None:
+        with psycopg.connect(**params, autocommit=True) as conn:
+            results[label] = run(conn, content)
+
+    threads = [
+        threading.Thread(target=import_file, args=("first", first)),
+        threading.Thread(target=import_file, args=("second", second)),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert results.keys() == {"first", "second"}
+    # The one that committed last updated the 10,000 SKUs the files share.
+    last, earlier = sorted(results, key=lambda label: results[label].updated_count, reverse=True)
+    assert counts(results[last]) == (20_000, 10_000, 10_000, 0, 0)
+    assert counts(results[earlier]) == (20_000, 20_000, 0, 0, 0)
+    assert Product.objects.count() == ProductCount.objects.get(pk=1).total == 30_000
+    shared = Product.objects.filter(sku_key__in=[f"sku-{n}" for n in range(10_000, 20_000)])
+    expected = "Second" if last == "second" else "First"
+    assert {product.name.split()[0] for product in shared} == {expected}

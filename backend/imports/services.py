@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import logging
+import uuid
 from collections.abc import Iterable
 from typing import Any
 
@@ -56,8 +57,11 @@ def create_import_job(*, upload: UploadedFile[Any] | None) -> Job:
     """Check the upload, store it (streamed, never whole in memory) and queue its import."""
     upload = check_upload(upload)
     name = upload.name or "upload.csv"
-    stored = default_storage.save(f"uploads/{timezone.now():%Y/%m/%d}/{name}", upload)
-    job = Job.objects.create(kind=Job.Kind.IMPORT, file=stored, file_name=name)
+    job_id = uuid.uuid4()
+    # Stored under the job's id: the user's file name is only shown, never used as a path.
+    suffix = ".csv.gz" if name.lower().endswith(".gz") else ".csv"
+    stored = default_storage.save(f"uploads/{job_id}{suffix}", upload)
+    job = Job.objects.create(id=job_id, kind=Job.Kind.IMPORT, file=stored, file_name=name)
     from .tasks import run_import
 
     _enqueue(job, run_import)

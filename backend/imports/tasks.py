@@ -66,13 +66,13 @@ def run_import(job_id: str) -> None:
         )
 
     try:
-        size = None if job.file_name.lower().endswith(".gz") else default_storage.size(job.file)
+        size = None if job.file.endswith(".gz") else default_storage.size(job.file)
         with engine_connection() as conn, catalog_lock(conn, job):
             services.set_stage(job, "parsing")
             with default_storage.open(job.file, "rb") as stored:
                 result = import_products(
                     conn,
-                    open_catalog(cast(BinaryIO, stored), job.file_name),
+                    open_catalog(cast(BinaryIO, stored), job.file),
                     size_bytes=size,
                     progress=report,
                 )

@@ -6,6 +6,7 @@ again; `claim()` makes sure a redelivered task never runs a job that already sta
 
 import contextlib
 import logging
+import zlib
 from collections.abc import Iterator
 from typing import Any, BinaryIO, cast
 
@@ -78,6 +79,9 @@ def run_import(job_id: str) -> None:
                 )
     except ImportFailed as exc:
         services.finish(job, error=str(exc))
+        return
+    except (OSError, EOFError, zlib.error) as exc:  # a .csv.gz that is corrupt or cut short
+        services.finish(job, error=f"The file could not be read ({exc}); nothing was imported.")
         return
     except Exception:
         logger.exception("import job %s failed", job_id)

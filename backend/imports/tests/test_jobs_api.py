@@ -4,6 +4,7 @@ import csv
 import gzip
 import io
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -105,6 +106,16 @@ def test_a_gzipped_csv_is_accepted(api, worker):
     job = wait_for(api, upload(api, content, "catalog.csv.gz").json())
     assert job["status"] == "COMPLETED", job
     assert [p[0] for p in catalog()] == ["gz-1"]
+
+
+def test_a_gzip_file_cut_short_fails_and_changes_nothing(api, worker):
+    rows = b"".join(f"{uuid.uuid4()},{uuid.uuid4()}\n".encode() for _ in range(20000))
+    content = gzip.compress(b"sku,name\n" + rows)
+    # Its start decompresses (the upload is accepted); its end is missing.
+    job = wait_for(api, upload(api, content[: len(content) * 3 // 4], "catalog.csv.gz").json())
+    assert job["status"] == "FAILED"
+    assert job["error_message"].startswith("The file could not be read (")
+    assert not Product.objects.exists()
 
 
 @pytest.mark.parametrize(

@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 DATA_DIR ?= .data
 
 .DEFAULT_GOAL := help
-.PHONY: help run test lint format bench-api dataset admin-password clean
+.PHONY: help run test lint format bench-api dataset import admin-password clean
 
 help:
 	@echo "make run        set up, start PostgreSQL, Redis, web and worker; Ctrl-C stops them"
@@ -13,6 +13,8 @@ help:
 	@echo "make lint       ruff and mypy"
 	@echo "make bench-api  API latency on 500,000 products"
 	@echo "make dataset    write a seeded 500,000-row CSV to $(DATA_DIR)/products-500k.csv"
+	@echo "make import FILE=products.csv   import a CSV now, with a progress bar"
+	@echo "make admin-password             give the admin account a new password"
 
 # The venv is rebuilt when a requirements file changes.
 $(VENV)/.installed-local: requirements.txt requirements-local.txt
@@ -49,7 +51,12 @@ dataset: $(VENV)/.installed-local
 	$(PY) scripts/make_dataset.py $(DATA_DIR)/products-500k.csv --rows 500000
 
 admin-password: $(VENV)/.installed-local
-	cd backend && ../$(PY) -m devstack admin-password
+	cd backend && ../$(PY) -m devstack manage ensure_admin --new-password
+
+# make import FILE=products.csv: the import engine in-process, on make run's database.
+import: $(VENV)/.installed-local
+	@test -n "$(FILE)" || (echo "usage: make import FILE=path/to/catalog.csv"; exit 2)
+	cd backend && ../$(PY) -m devstack manage import_products $(abspath $(FILE))
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -185,22 +185,23 @@ class Stack:
             time.sleep(0.5)
         return 0
 
-    def new_admin_password(self) -> int:
-        """`make admin-password`: a new generated password for the admin account."""
-        if os.environ.get("DATABASE_URL") is None:
+    def manage_command(self, args: list[str]) -> int:
+        """`manage.py ARGS` against `make run`'s database: the running one, or started for it."""
+        if not os.environ.get("DATABASE_URL"):
             port = int(os.environ.get("PG_PORT", "54320"))
-            if port_in_use(port):  # `make run` is running: use its server
+            if port_in_use(port):  # `make run` is up: use its server
                 os.environ["DATABASE_URL"] = EmbeddedPostgres(data_dir() / "postgres", port).url
         env = self.environment(broker=False)
-        login = json.loads(self.manage("ensure_admin", "--json", "--new-password", env=env))
-        print(f"Login: {login['username']} / {login['password']}")
-        return 0
+        process = subprocess.Popen([sys.executable, "manage.py", *args], cwd=BACKEND_DIR, env=env)
+        self.children.append(("manage.py", process))
+        return process.wait()
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m devstack")
-    parser.add_argument("command", choices=["run", "admin-password"])
-    command = parser.parse_args().command
+    parser.add_argument("command", choices=["run", "manage"])
+    parser.add_argument("args", nargs=argparse.REMAINDER, help="manage: the manage.py command")
+    options = parser.parse_args()
     stack = Stack()
 
     def request_stop(signum: int, frame: object) -> None:
@@ -209,7 +210,7 @@ def main() -> int:
     signal.signal(signal.SIGINT, request_stop)
     signal.signal(signal.SIGTERM, request_stop)
     try:
-        return stack.run() if command == "run" else stack.new_admin_password()
+        return stack.run() if options.command == "run" else stack.manage_command(options.args)
     except Stopped:
         return 0
     except ServiceError as exc:

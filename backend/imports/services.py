@@ -29,9 +29,9 @@ STAGE_MESSAGES = {
     "parsing": "Parsing CSV",
     "importing": "Importing",
     "deleting": "Deleting products",
-    "done": "Done",
     "failed": "Failed",
 }
+DONE_MESSAGES = {Job.Kind.IMPORT: "Import complete", Job.Kind.BULK_DELETE: "Delete complete"}
 
 
 class UploadTooLarge(APIException):
@@ -108,7 +108,7 @@ def finish(job: Job, *, error: str = "", **counts: int) -> None:
     Job.objects.filter(pk=job.pk).update(
         status=status,
         stage="failed" if error else "done",
-        message=STAGE_MESSAGES["failed"] if error else STAGE_MESSAGES["done"],
+        message=STAGE_MESSAGES["failed"] if error else DONE_MESSAGES[Job.Kind(job.kind)],
         error_message=error,
         percent=F("percent") if error else 100,
         finished_at=timezone.now(),

@@ -7,7 +7,8 @@ again; `claim()` makes sure a redelivered task never runs a job that already sta
 import contextlib
 import logging
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from functools import partial
 from typing import Any, BinaryIO, cast
 
 import psycopg
@@ -19,7 +20,6 @@ from products.tasks import rebuild_search_index
 
 from . import services
 from .engine import ImportFailed, Progress, import_products
-from .models import Job
 from .uploads import open_catalog
 
 logger = logging.getLogger(__name__)
@@ -37,10 +37,13 @@ def engine_connection() -> psycopg.Connection[tuple[Any, ...]]:
 
 
 @contextlib.contextmanager
-def catalog_lock(conn: psycopg.Connection[tuple[Any, ...]], job: Job) -> Iterator[None]:
+def catalog_lock(
+    conn: psycopg.Connection[tuple[Any, ...]], on_wait: Callable[[], None]
+) -> Iterator[None]:
+    """Hold the catalog for one import or bulk delete; `on_wait` if another one has it."""
     acquired = conn.execute("SELECT pg_try_advisory_lock(%s)", [CATALOG_LOCK_KEY]).fetchone()
     if not (acquired and acquired[0]):
-        services.set_stage(job, "waiting")
+        on_wait()
         conn.execute("SELECT pg_advisory_lock(%s)", [CATALOG_LOCK_KEY])
     conn.commit()
     try:
@@ -68,7 +71,10 @@ def run_import(job_id: str) -> None:
 
     try:
         size = None if job.file.endswith(".gz") else default_storage.size(job.file)
-        with engine_connection() as conn, catalog_lock(conn, job):
+        with (
+            engine_connection() as conn,
+            catalog_lock(conn, partial(services.set_stage, job, "waiting")),
+        ):
             services.set_stage(job, "parsing")
             with default_storage.open(job.file, "rb") as stored:
                 result = import_products(
@@ -108,7 +114,10 @@ def run_bulk_delete(job_id: str) -> None:
     if job is None:
         return
     try:
-        with engine_connection() as conn, catalog_lock(conn, job):
+        with (
+            engine_connection() as conn,
+            catalog_lock(conn, partial(services.set_stage, job, "waiting")),
+        ):
             services.set_stage(job, "deleting")
             with conn.transaction():
                 row = conn.execute(

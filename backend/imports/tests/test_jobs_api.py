@@ -57,7 +57,7 @@ def test_the_sample_file_lands_with_exact_counts(api, worker):
     assert body["status_url"].endswith(f"/api/job/{body['id']}/status/")
     job = wait_for(api, body)
     assert job["status"] == "COMPLETED", job
-    assert (job["stage"], job["percent"]) == ("done", 100)
+    assert (job["stage"], job["message"], job["percent"]) == ("done", "Import complete", 100)
     assert job["total_rows"] == len(rows) == 1000
     assert job["created_count"] == len(last)
     assert job["updated_count"] == 0
@@ -181,6 +181,7 @@ def test_bulk_delete_removes_every_product(api, worker):
     job = wait_for(api, response.json())
     assert job["status"] == "COMPLETED", job
     assert (job["kind"], job["deleted_count"]) == ("bulk_delete", 30)
+    assert job["message"] == "Delete complete"
     assert not Product.objects.exists()
     assert api.get("/api/products/").json()["count"] == 0
 

@@ -1,0 +1,36 @@
+import pytest
+from django.core.management import CommandError, call_command
+
+from products import search
+from products.models import Product
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_the_command_imports_prints_the_counts_and_rebuilds_search(tmp_path, capsys):
+    path = tmp_path / "catalog.csv"
+    path.write_text("sku,name\nA-1,Lamp\na-1,Lamp two\nb-2,Chair\n,No SKU\n")
+
+    call_command("import_products", str(path))
+
+    out = capsys.readouterr().out
+    assert "4 rows: 2 created, 0 updated, 1 repeated SKUs, 1 invalid." in out
+    assert "  line 5: " in out
+    assert sorted(Product.objects.values_list("sku", "name")) == [
+        ("a-1", "Lamp two"),
+        ("b-2", "Chair"),
+    ]
+    assert search.is_fresh()
+
+
+def test_a_file_that_cannot_be_imported_is_a_command_error(tmp_path):
+    path = tmp_path / "catalog.csv"
+    path.write_text("name,price\nLamp,3\n")
+    with pytest.raises(CommandError, match="no 'sku' column"):
+        call_command("import_products", str(path))
+    assert not Product.objects.exists()
+
+
+def test_a_missing_file_is_a_command_error(tmp_path):
+    with pytest.raises(CommandError, match="no such file"):
+        call_command("import_products", str(tmp_path / "nope.csv"))

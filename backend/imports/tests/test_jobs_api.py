@@ -101,6 +101,13 @@ def test_a_file_without_a_sku_column_fails_and_changes_nothing(api, worker):
     assert catalog() == before
 
 
+def test_a_very_long_file_name_is_shortened_with_its_extension(api, worker):
+    response = upload(api, b"sku,name\nlong-1,Long\n", "x" * 300 + ".csv")
+    assert response.status_code == 202, response.json()
+    assert response.json()["file_name"] == "x" * 251 + ".csv"
+    assert wait_for(api, response.json())["status"] == "COMPLETED"
+
+
 def test_a_gzipped_csv_is_accepted(api, worker):
     content = gzip.compress(b"sku,name\ngz-1,Zipped\n")
     job = wait_for(api, upload(api, content, "catalog.csv.gz").json())

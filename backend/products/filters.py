@@ -1,5 +1,6 @@
 """Query parameters of `/api/products/`: filters, `?search=` and `?ordering=`."""
 
+from functools import cached_property
 from typing import Any
 
 import django_filters
@@ -61,7 +62,11 @@ class ProductFilter(django_filters.FilterSet):
         return qs.filter(sku_key=Lower(Value(value)))
 
     def filter_contains(self, qs: QuerySet[Product], name: str, value: str) -> QuerySet[Product]:
-        return search.matching(qs, value, fields=(name,))
+        return search.matching(qs, value, fields=(name,), fresh=self.search_table_fresh)
 
     def filter_search(self, qs: QuerySet[Product], name: str, value: str) -> QuerySet[Product]:
-        return search.matching(qs, value)
+        return search.matching(qs, value, fresh=self.search_table_fresh)
+
+    @cached_property
+    def search_table_fresh(self) -> bool:
+        return search.is_fresh()

@@ -88,10 +88,16 @@ def _generation(cursor: CursorWrapper, *, lock: bool = False) -> int:
 
 
 def matching(
-    queryset: QuerySet[Product], term: str, fields: tuple[str, ...] = SEARCHED_FIELDS
+    queryset: QuerySet[Product],
+    term: str,
+    fields: tuple[str, ...] = SEARCHED_FIELDS,
+    *,
+    fresh: bool,
 ) -> QuerySet[Product]:
-    """Products where any of `fields` contains `term`, ignoring case."""
-    fresh = is_fresh()
+    """Products where any of `fields` contains `term`, ignoring case.
+
+    `fresh` is `is_fresh()`, asked once per request by the caller however many filters it has.
+    """
     lookup = "lower_contains" if fresh else "ilike"
     condition = Q()
     for field in fields:

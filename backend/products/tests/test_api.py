@@ -250,12 +250,12 @@ def test_filtered_counts_past_the_limit_are_estimates_and_pages_still_work(api, 
     assert first["count_exact"] is False
     assert first["count"] >= 6
     assert [p["sku"] for p in first["results"]] == ["lamp-0", "lamp-1"]
-    assert first["next"].endswith("page=2&page_size=2") or "page=2" in first["next"]
+    assert first["next"] == "http://testserver/api/products/?name=lamp&page=2&page_size=2"
     assert [p["sku"] for p in page(3)["results"]] == ["lamp-4", "lamp-5"]
     last = page(4)
     assert [p["sku"] for p in last["results"]] == ["lamp-6", "lamp-7"]
     assert last["next"] is None
-    assert "page=3" in last["previous"]
+    assert last["previous"] == "http://testserver/api/products/?name=lamp&page=3&page_size=2"
     assert api.get(LIST, {"name": "lamp", "page_size": 2, "page": 5}).status_code == 404
 
 

@@ -173,3 +173,17 @@ def test_the_rebuild_runs_on_the_live_worker(worker, api):
         ("worker-lamp", "lamp", "")
     ]
     assert found(api, "lamp") == ["worker-lamp"]
+
+
+@pytest.mark.django_db
+def test_a_request_asks_whether_the_table_is_fresh_once(api):
+    from django.test.utils import CaptureQueriesContext
+
+    make_product(sku="lamp-1", name="Lamp", description="warm lamp")
+    with CaptureQueriesContext(connection) as queries:
+        response = api.get(
+            "/api/products/", {"name": "lamp", "description": "warm", "search": "lamp"}
+        )
+    assert [p["sku"] for p in response.json()["results"]] == ["lamp-1"]
+    state_table = SearchIndexState._meta.db_table
+    assert sum(state_table in q["sql"] for q in queries.captured_queries) == 1

@@ -5,12 +5,13 @@ PY := $(VENV)/bin/python
 DATA_DIR ?= .data
 
 .DEFAULT_GOAL := help
-.PHONY: help run test lint format bench-api dataset import admin-password clean
+.PHONY: help run test lint format bench bench-api dataset import admin-password clean
 
 help:
 	@echo "make run        set up, start PostgreSQL, Redis, web and worker; Ctrl-C stops them"
 	@echo "make test       run the whole test suite (starts what it needs)"
 	@echo "make lint       ruff and mypy"
+	@echo "make bench      a 500,000-row import: ours end to end vs the floor and the seed"
 	@echo "make bench-api  API latency on 500,000 products"
 	@echo "make dataset    write a seeded 500,000-row CSV to $(DATA_DIR)/products-500k.csv"
 	@echo "make import FILE=products.csv   import a CSV now, with a progress bar"
@@ -43,6 +44,9 @@ lint: $(VENV)/.installed-dev
 format: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
+
+bench: $(VENV)/.installed-dev
+	cd backend && ../$(PY) -m benchmarks.imports $(ARGS)
 
 bench-api: $(VENV)/.installed-dev
 	cd backend && ../$(PY) -m benchmarks.api

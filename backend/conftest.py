@@ -61,6 +61,12 @@ def _test_database_env() -> dict[str, str]:
     return env
 
 
+@pytest.fixture
+def subprocess_env(django_db_setup: None) -> dict[str, str]:
+    """The environment for a worker or server of a test's own, on the test database."""
+    return _test_database_env()
+
+
 @pytest.fixture(scope="session")
 def celery_worker(django_db_setup: None, django_db_blocker: object) -> Iterator[None]:
     """A real Celery worker consuming both queues from the real Redis."""

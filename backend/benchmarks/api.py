@@ -26,7 +26,13 @@ from urllib.parse import urlencode
 import psycopg
 import requests
 
-from devstack.services import EmbeddedPostgres, die_with_parent, free_port, web_command
+from devstack.services import (
+    EmbeddedPostgres,
+    die_with_parent,
+    free_port,
+    web_command,
+    worker_commands,
+)
 
 BACKEND_DIR = Path(__file__).resolve().parent.parent
 REPO_DIR = BACKEND_DIR.parent
@@ -203,6 +209,20 @@ def manage(env: dict[str, str], *args: str) -> str:
     ).stdout
 
 
+def bench_token(env: dict[str, str]) -> str:
+    """A user `bench` in the benchmark's database, and its API token."""
+    return manage(
+        env,
+        "shell",
+        "--no-imports",
+        "-c",
+        "from django.contrib.auth.models import User;"
+        "from rest_framework.authtoken.models import Token;"
+        "u = User.objects.create_user('bench');"
+        "print(Token.objects.create(user=u).key)",
+    ).strip()
+
+
 def serve(env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         web_command(port, workers=2, log_level="warning"),
@@ -210,6 +230,20 @@ def serve(env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
         env=env,
         preexec_fn=die_with_parent(15),
     )
+
+
+def start_workers(env: dict[str, str]) -> list[subprocess.Popen[bytes]]:
+    """The Celery workers, as `make run` starts them (their banners left out)."""
+    return [
+        subprocess.Popen(
+            command,
+            cwd=BACKEND_DIR,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            preexec_fn=die_with_parent(15),
+        )
+        for command in worker_commands(concurrency=2, log_level="WARNING").values()
+    ]
 
 
 def wait_up(url: str) -> None:
@@ -250,16 +284,7 @@ def main() -> int:
         database_url = re.sub(r"/[^/]*$", f"/{BENCH_DB}", server_url)
         env = django_env(database_url)
         manage(env, "migrate", "--noinput")
-        token = manage(
-            env,
-            "shell",
-            "--no-imports",
-            "-c",
-            "from django.contrib.auth.models import User;"
-            "from rest_framework.authtoken.models import Token;"
-            "u = User.objects.create_user('bench');"
-            "print(Token.objects.create(user=u).key)",
-        ).strip()
+        token = bench_token(env)
 
         started = time.monotonic()
         products = catalog(args.rows)

@@ -27,7 +27,7 @@ from .services import (
     port_in_use,
     stop_process,
     web_command,
-    worker_command,
+    worker_commands,
 )
 
 BACKEND_DIR = Path(__file__).resolve().parent.parent
@@ -171,9 +171,9 @@ class Stack:
         web = self.spawn(
             "web", web_command(port, workers=int(env.get("WEB_CONCURRENCY", "2"))), env
         )
-        self.spawn(
-            "worker", worker_command(concurrency=int(env.get("WORKER_CONCURRENCY", "2"))), env
-        )
+        workers = worker_commands(concurrency=int(env.get("WORKER_CONCURRENCY", "2")))
+        for name, command in workers.items():
+            self.spawn(name, command, env)
         base_url = f"http://127.0.0.1:{port}"
         self.wait_healthy(f"{base_url}/healthz", web)
         print(banner(base_url, admin), flush=True)

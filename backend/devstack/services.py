@@ -53,12 +53,29 @@ def web_command(port: int, *, workers: int = 1, log_level: str = "info") -> list
     ]  # fmt: skip
 
 
-def worker_command(*, concurrency: int, log_level: str = "INFO") -> list[str]:
+def worker_command(
+    *, concurrency: int, log_level: str = "INFO", queues: str = "imports,webhooks"
+) -> list[str]:
     """A Celery worker on both queues, as `make run` and the tests start it."""
     return [
         sys.executable, "-m", "celery", "-A", "product_importer", "worker",
-        "-Q", "imports,webhooks", "--concurrency", str(concurrency), "--loglevel", log_level,
+        "-Q", queues, "--concurrency", str(concurrency), "--loglevel", log_level,
     ]  # fmt: skip
+
+
+def worker_commands(*, concurrency: int, log_level: str = "INFO") -> dict[str, list[str]]:
+    """The workers of `make run` (and the benchmarks), by name.
+
+    Imports get processes of their own. Webhook deliveries mostly wait on the network, so a pool
+    of threads serves them, under `nice`: a burst of deliveries takes CPU only when the web server
+    and the imports leave some.
+    """
+    nice = ["nice", "-n", "10"]
+    webhooks = worker_command(concurrency=8, log_level=log_level, queues="webhooks")
+    return {
+        "worker": worker_command(concurrency=concurrency, log_level=log_level, queues="imports"),
+        "webhooks worker": [*nice, *webhooks, "--pool", "threads"],
+    }
 
 
 class ServiceError(RuntimeError):

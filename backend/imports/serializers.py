@@ -6,6 +6,7 @@ from .models import Job
 
 class JobSerializer(serializers.ModelSerializer[Job]):
     status_url = serializers.SerializerMethodField()
+    events_url = serializers.SerializerMethodField()
     errors_url = serializers.SerializerMethodField()
 
     class Meta:
@@ -14,7 +15,7 @@ class JobSerializer(serializers.ModelSerializer[Job]):
             "id", "kind", "status", "stage", "message", "total_rows", "processed_rows",
             "percent", "created_count", "updated_count", "invalid_count", "duplicate_count",
             "deleted_count", "error_message", "file_name", "created_at", "started_at",
-            "finished_at", "status_url", "errors_url",
+            "finished_at", "status_url", "events_url", "errors_url",
         ]  # fmt: skip
         read_only_fields = fields
 
@@ -25,6 +26,9 @@ class JobSerializer(serializers.ModelSerializer[Job]):
 
     def get_status_url(self, job: Job) -> str:
         return self._url("job-status", job)
+
+    def get_events_url(self, job: Job) -> str:
+        return self._url("job-events", job)
 
     def get_errors_url(self, job: Job) -> str | None:
         return self._url("job-errors", job) if job.errors_file else None

@@ -7,6 +7,7 @@ import io
 import logging
 import uuid
 from collections.abc import Iterable
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
@@ -32,6 +33,11 @@ STAGE_MESSAGES = {
     "failed": "Failed",
 }
 DONE_MESSAGES = {Job.Kind.IMPORT: "Import complete", Job.Kind.BULK_DELETE: "Delete complete"}
+UNFINISHED = [Job.Status.PENDING, Job.Status.PROCESSING]
+DEAD_WORKER_ERROR = (
+    "The worker running this job stopped before it finished (it was killed or ran out of "
+    "memory); nothing was changed."
+)
 
 
 class UploadTooLarge(APIException):
@@ -76,14 +82,14 @@ def create_bulk_delete_job() -> Job:
     return job
 
 
-def _enqueue(job: Job, task: object) -> None:
+def _enqueue(job: Job, task: object, *, keep_file: bool = False) -> None:
     """Queue the job's task now; if the broker is down, the job ends FAILED and the caller 503."""
     try:
         task.apply_async(args=[str(job.pk)], retry=False)  # type: ignore[attr-defined]
     except (BrokerError, OSError) as exc:
         logger.warning("could not queue job %s: %s", job.pk, exc)
         finish(job, error="The task queue was unavailable; nothing was done.")
-        if job.file:
+        if job.file and not keep_file:
             default_storage.delete(job.file)
         raise BrokerUnavailable from exc
 
@@ -103,9 +109,17 @@ def set_stage(job: Job, stage: str, **fields: object) -> None:
     )
 
 
-def finish(job: Job, *, error: str = "", **counts: int) -> None:
+def beat(job: Job) -> None:
+    Job.objects.filter(pk=job.pk, status=Job.Status.PROCESSING).update(heartbeat_at=timezone.now())
+
+
+def finish(job: Job, *, error: str = "", **counts: int) -> bool:
+    """End a job that has not ended yet: FAILED with `error`, else COMPLETED with `counts`.
+
+    False if the job had already ended (a job failed as dead whose worker comes back, say).
+    """
     status = Job.Status.FAILED if error else Job.Status.COMPLETED
-    Job.objects.filter(pk=job.pk).update(
+    ended = Job.objects.filter(pk=job.pk, status__in=UNFINISHED).update(
         status=status,
         stage="failed" if error else "done",
         message=STAGE_MESSAGES["failed"] if error else DONE_MESSAGES[Job.Kind(job.kind)],
@@ -115,6 +129,69 @@ def finish(job: Job, *, error: str = "", **counts: int) -> None:
         heartbeat_at=timezone.now(),
         **counts,
     )
+    return bool(ended)
+
+
+def fail_dead_jobs() -> None:
+    """A job whose worker stopped writing its heartbeat (killed, out of memory) ends FAILED.
+
+    The worker's database session ended with it, so its transaction was rolled back: the
+    catalog is as it was before the job. Runs whenever jobs are read: no extra process needed.
+    """
+    cutoff = timezone.now() - timedelta(seconds=settings.JOB_HEARTBEAT_TIMEOUT)
+    dead = Job.objects.filter(status=Job.Status.PROCESSING, heartbeat_at__lt=cutoff)
+    for job in dead.only("pk", "kind"):
+        fail_job(str(job.pk), DEAD_WORKER_ERROR)
+
+
+def fail_job(job_id: str, error: str) -> None:
+    job = Job.objects.filter(pk=job_id).only("pk", "kind").first()
+    if job is not None:
+        finish(job, error=error)
+
+
+class JobNotRetryable(APIException):
+    status_code = 409
+    default_code = "not_retryable"
+
+
+def retry_import_job(*, job: Job) -> Job:
+    """Queue a FAILED import again, from the file it stored, under the same job id."""
+    if job.kind != Job.Kind.IMPORT or job.status != Job.Status.FAILED:
+        raise JobNotRetryable("Only a failed import can be retried.")
+    if not job.file or not default_storage.exists(job.file):
+        raise JobNotRetryable("The uploaded file is no longer stored: upload it again.")
+    reset = Job.objects.filter(pk=job.pk, status=Job.Status.FAILED).update(
+        status=Job.Status.PENDING,
+        stage="queued",
+        message=STAGE_MESSAGES["queued"],
+        error_message="",
+        total_rows=None,
+        processed_rows=0,
+        percent=0,
+        created_count=0,
+        updated_count=0,
+        invalid_count=0,
+        duplicate_count=0,
+        errors_file="",
+        started_at=None,
+        finished_at=None,
+        heartbeat_at=None,
+    )
+    if not reset:  # a concurrent retry won
+        raise JobNotRetryable("This import is already being retried.")
+    job.refresh_from_db()
+    from .tasks import run_import
+
+    _enqueue(job, run_import, keep_file=True)
+    return job
+
+
+def discard_upload(job: Job) -> None:
+    """An import that completed has no use for its upload any more (a failed one keeps it)."""
+    if job.file:
+        default_storage.delete(job.file)
+        Job.objects.filter(pk=job.pk).update(file="")
 
 
 def save_error_report(job: Job, rows: Iterable[tuple[int, str, list[str]]]) -> None:

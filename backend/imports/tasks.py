@@ -6,6 +6,7 @@ again; `claim()` makes sure a redelivered task never runs a job that already sta
 
 import contextlib
 import logging
+import threading
 import zlib
 from collections.abc import Callable, Iterator
 from functools import partial
@@ -13,14 +14,17 @@ from typing import Any, BinaryIO, cast
 
 import psycopg
 from celery import shared_task
+from django.conf import settings
 from django.core.files.storage import default_storage
 from django.db import connection
 
+from core.db import psycopg_params
 from products.tasks import rebuild_search_index
 
 from . import services
 from .engine import ImportFailed, Progress, import_products
-from .uploads import open_catalog
+from .models import Job
+from .uploads import catalog_size, open_catalog
 
 logger = logging.getLogger(__name__)
 
@@ -29,11 +33,38 @@ CATALOG_LOCK_KEY = 7_311_002
 
 
 def engine_connection() -> psycopg.Connection[tuple[Any, ...]]:
-    """A connection of its own for the engine's transaction; progress goes through Django's."""
-    params = connection.get_connection_params()
-    params.pop("cursor_factory", None)
-    params.pop("context", None)
+    """A connection of its own for the engine's transaction; progress goes through Django's.
+
+    If the worker dies, the server notices within seconds (client_connection_check_interval)
+    and rolls the transaction back, even in the middle of the upsert.
+    """
+    params = psycopg_params()
+    params["options"] = f"{params.get('options', '')} -c client_connection_check_interval=2000"
     return psycopg.connect(**params)
+
+
+@contextlib.contextmanager
+def heartbeat(job: Job) -> Iterator[None]:
+    """Beat for the job from a thread of its own, whatever the job is doing (waiting included).
+
+    A job whose heartbeat stops is failed as a dead worker's (`services.fail_dead_jobs`).
+    """
+    stop = threading.Event()
+
+    def beat() -> None:
+        try:
+            while not stop.wait(settings.JOB_HEARTBEAT_INTERVAL):
+                services.beat(job)
+        finally:
+            connection.close()  # this thread's own connection
+
+    thread = threading.Thread(target=beat, name=f"heartbeat-{job.pk}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
 
 
 @contextlib.contextmanager
@@ -70,17 +101,18 @@ def run_import(job_id: str) -> None:
         )
 
     try:
-        size = None if job.file.endswith(".gz") else default_storage.size(job.file)
         with (
+            heartbeat(job),
             engine_connection() as conn,
             catalog_lock(conn, partial(services.set_stage, job, "waiting")),
         ):
             services.set_stage(job, "parsing")
             with default_storage.open(job.file, "rb") as stored:
+                source = cast(BinaryIO, stored)
                 result = import_products(
                     conn,
-                    open_catalog(cast(BinaryIO, stored), job.file),
-                    size_bytes=size,
+                    open_catalog(source, job.file),
+                    size_bytes=catalog_size(source, job.file),
                     progress=report,
                 )
     except ImportFailed as exc:
@@ -104,6 +136,7 @@ def run_import(job_id: str) -> None:
         invalid_count=result.invalid_count,
         duplicate_count=result.duplicate_count,
     )
+    services.discard_upload(job)
     rebuild_search_index.delay()
 
 
@@ -115,6 +148,7 @@ def run_bulk_delete(job_id: str) -> None:
         return
     try:
         with (
+            heartbeat(job),
             engine_connection() as conn,
             catalog_lock(conn, partial(services.set_stage, job, "waiting")),
         ):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import codecs
 import gzip
+import io
 import zlib
 from typing import Any, BinaryIO
 
@@ -19,6 +20,23 @@ def open_catalog(stream: BinaryIO, name: str) -> BinaryIO:
     if name.lower().endswith(".gz"):
         return gzip.GzipFile(fileobj=stream, mode="rb")  # type: ignore[return-value]
     return stream
+
+
+def catalog_size(stream: BinaryIO, name: str) -> int | None:
+    """How many bytes `open_catalog` will yield, for the parsing percent; None if unknown.
+
+    For gzip that is the trailer's ISIZE: exact for one-member files under 4 GiB uncompressed
+    (it counts modulo 2**32); beyond, the percent stops short until parsing ends.
+    """
+    if not stream.seekable():
+        return None
+    if name.lower().endswith(".gz"):
+        stream.seek(-4, io.SEEK_END)
+        size = int.from_bytes(stream.read(4), "little")
+    else:
+        size = stream.seek(0, io.SEEK_END)
+    stream.seek(0)
+    return size or None
 
 
 def check_upload(upload: UploadedFile[Any] | None) -> UploadedFile[Any]:

@@ -1,22 +1,43 @@
+from typing import Any
+
 from django.core.files.storage import default_storage
 from django.http import FileResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
-from rest_framework import viewsets
+from rest_framework import status, viewsets
+from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
 from rest_framework.generics import GenericAPIView, RetrieveAPIView
 from rest_framework.request import Request
+from rest_framework.response import Response
 
+from . import services
 from .models import Job
 from .serializers import JobSerializer
 
 
-class JobViewSet(viewsets.ReadOnlyModelViewSet[Job]):
-    """Imports and bulk deletes, newest first; `?kind=import|bulk_delete`, `?status=`."""
+class LiveJobsMixin(GenericAPIView[Job]):
+    """Jobs as they are: a job whose worker died is failed before an authenticated read."""
 
     queryset = Job.objects.all()
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)
+        services.fail_dead_jobs()
+
+
+class JobViewSet(LiveJobsMixin, viewsets.ReadOnlyModelViewSet[Job]):
+    """Imports and bulk deletes, newest first; `?kind=import|bulk_delete`, `?status=`."""
+
     serializer_class = JobSerializer
     filterset_fields = ["kind", "status"]
+
+    @extend_schema(request=None, responses={202: JobSerializer})
+    @action(detail=True, methods=["post"])
+    def retry(self, request: Request, pk: str | None = None) -> Response:
+        """Queue a FAILED import again from its stored file (409 for any other job)."""
+        job = services.retry_import_job(job=self.get_object())
+        return Response(self.get_serializer(job).data, status=status.HTTP_202_ACCEPTED)
 
 
 class JobErrorsView(GenericAPIView[Job]):
@@ -37,8 +58,7 @@ class JobErrorsView(GenericAPIView[Job]):
         )
 
 
-class JobStatusView(RetrieveAPIView[Job]):
+class JobStatusView(LiveJobsMixin, RetrieveAPIView[Job]):
     """A job's state and progress (the path the first version of the API used)."""
 
-    queryset = Job.objects.all()
     serializer_class = JobSerializer

@@ -184,6 +184,10 @@ REST_FRAMEWORK = {
 
 # Uploads larger than this are refused (413) before they are read. Default 1 GiB.
 MAX_UPLOAD_BYTES = env_int("MAX_UPLOAD_BYTES", 1024**3)
+# A running job's worker writes a heartbeat every JOB_HEARTBEAT_INTERVAL seconds; a job whose
+# heartbeat is older than JOB_HEARTBEAT_TIMEOUT seconds is failed as its worker's death.
+JOB_HEARTBEAT_INTERVAL = env_int("JOB_HEARTBEAT_INTERVAL", 10)
+JOB_HEARTBEAT_TIMEOUT = env_int("JOB_HEARTBEAT_TIMEOUT", 120)
 
 # Filtered product lists count their matches exactly up to this many; beyond, they estimate.
 EXACT_COUNT_LIMIT = env_int("EXACT_COUNT_LIMIT", 1000)

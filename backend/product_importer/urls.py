@@ -5,6 +5,7 @@ from rest_framework.authtoken.views import obtain_auth_token
 from rest_framework.routers import DefaultRouter
 
 from core.views import healthz
+from imports.events import JobEventsView
 from imports.views import JobErrorsView, JobStatusView, JobViewSet
 from products.views import ProductViewSet
 
@@ -15,6 +16,7 @@ router.register("jobs", JobViewSet, basename="job")
 urlpatterns = [
     path("api/", include(router.urls)),
     path("api/job/<uuid:pk>/status/", JobStatusView.as_view(), name="job-status"),
+    path("api/job/<uuid:pk>/events/", JobEventsView.as_view(), name="job-events"),
     path("api/jobs/<uuid:pk>/errors.csv", JobErrorsView.as_view(), name="job-errors"),
     path("api/auth/token/", obtain_auth_token, name="api-token"),
     path("api/auth/", include("rest_framework.urls")),

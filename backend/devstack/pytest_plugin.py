@@ -31,6 +31,12 @@ def pytest_load_initial_conftests(
     # WhiteNoise warns about a missing static folder; `collectstatic` makes it outside tests.
     os.environ.setdefault("STATIC_ROOT", str(session_dir / "static"))
     (session_dir / "static").mkdir(parents=True, exist_ok=True)
+    # Webhook receivers in the tests listen on 127.0.0.1 (tests of the guard turn it off), and
+    # the worker retries and gives up quickly.
+    os.environ.setdefault("WEBHOOK_ALLOW_PRIVATE_TARGETS", "true")
+    os.environ.setdefault("WEBHOOK_RETRY_SCHEDULE", "0.2,0.5")
+    os.environ.setdefault("WEBHOOK_TIMEOUT", "2")
+    os.environ.setdefault("WEBHOOK_DISABLE_AFTER_FAILURES", "3")
     if not os.environ.get("DATABASE_URL"):
         postgres = EmbeddedPostgres(
             session_dir / "postgres",

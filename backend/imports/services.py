@@ -19,6 +19,8 @@ from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerError
 from rest_framework.exceptions import APIException
 
+from webhooks.services import emit_event
+
 from .models import Job
 from .uploads import check_upload
 
@@ -129,6 +131,29 @@ def finish(job: Job, *, error: str = "", **counts: int) -> bool:
         heartbeat_at=timezone.now(),
         **counts,
     )
+    event_type = {
+        (Job.Kind.IMPORT, Job.Status.COMPLETED): "import.completed",
+        (Job.Kind.IMPORT, Job.Status.FAILED): "import.failed",
+        (Job.Kind.BULK_DELETE, Job.Status.COMPLETED): "products.bulk_deleted",
+    }.get((Job.Kind(job.kind), status))
+    if ended and event_type:
+        # One webhook event per job, never one per row; queued once this update is committed.
+        data = Job.objects.values(
+            "id",
+            "kind",
+            "status",
+            "file_name",
+            "total_rows",
+            "created_count",
+            "updated_count",
+            "invalid_count",
+            "duplicate_count",
+            "deleted_count",
+            "error_message",
+            "started_at",
+            "finished_at",
+        ).get(pk=job.pk)
+        emit_event(event_type=event_type, data=data)
     return bool(ended)
 
 

@@ -80,6 +80,7 @@ INSTALLED_APPS = [
     "core",
     "products",
     "imports",
+    "webhooks",
 ]
 
 MIDDLEWARE = [
@@ -191,6 +192,18 @@ JOB_HEARTBEAT_TIMEOUT = env_int("JOB_HEARTBEAT_TIMEOUT", 120)
 
 # Filtered product lists count their matches exactly up to this many; beyond, they estimate.
 EXACT_COUNT_LIMIT = env_int("EXACT_COUNT_LIMIT", 1000)
+
+# Webhooks (webhooks/). Private, loopback and link-local targets are refused unless this is on
+# (`make run` and the tests turn it on; production leaves it off).
+WEBHOOK_ALLOW_PRIVATE_TARGETS = env_bool("WEBHOOK_ALLOW_PRIVATE_TARGETS", False)
+# Seconds to wait for a receiver's answer; the test button waits at most 5 s.
+WEBHOOK_TIMEOUT = float(env_str("WEBHOOK_TIMEOUT", "10"))
+# Seconds before each retry (jitter adds up to 20 %): 7 retries, 8 attempts in all, about 17 h.
+WEBHOOK_RETRY_SCHEDULE = [
+    float(item) for item in env_list("WEBHOOK_RETRY_SCHEDULE", "5,30,300,1800,7200,18000,36000")
+]
+# A webhook is disabled after this many deliveries in a row failed all their attempts.
+WEBHOOK_DISABLE_AFTER_FAILURES = env_int("WEBHOOK_DISABLE_AFTER_FAILURES", 5)
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Product Importer API",

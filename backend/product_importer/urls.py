@@ -8,10 +8,12 @@ from core.views import healthz
 from imports.events import JobEventsView
 from imports.views import JobErrorsView, JobStatusView, JobViewSet
 from products.views import ProductViewSet
+from webhooks.views import WebhookViewSet
 
 router = DefaultRouter()
 router.register("products", ProductViewSet, basename="product")
 router.register("jobs", JobViewSet, basename="job")
+router.register("webhooks", WebhookViewSet, basename="webhook")
 
 urlpatterns = [
     path("api/", include(router.urls)),

@@ -5,6 +5,8 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from rest_framework.exceptions import ValidationError
 
+from webhooks.services import emit_event
+
 from . import search
 from .models import Product
 
@@ -17,12 +19,20 @@ def duplicate_sku_error(sku: str) -> ValidationError:
     return ValidationError({"sku": [duplicate_sku_message(sku)]})
 
 
+def product_event_data(product: Product) -> dict[str, Any]:
+    """A product as webhook events show it: the same fields as the API."""
+    from .serializers import ProductSerializer  # it imports this module
+
+    return dict(ProductSerializer(product).data)
+
+
 def create_product(*, name: str, sku: str, description: str = "", active: bool = True) -> Product:
     product = Product(name=name, sku=sku, description=description, active=active)
     try:
         with transaction.atomic():
             product.save()
             search.index_product(product)
+            emit_event(event_type="product.created", data=product_event_data(product))
     except IntegrityError as exc:  # a concurrent writer took the SKU after validation
         raise duplicate_sku_error(sku) from exc
     return product
@@ -35,6 +45,7 @@ def update_product(*, product: Product, **fields: Any) -> Product:
         with transaction.atomic():
             product.save()
             search.index_product(product)
+            emit_event(event_type="product.updated", data=product_event_data(product))
     except IntegrityError as exc:
         raise duplicate_sku_error(product.sku) from exc
     product.refresh_from_db(fields=["sku_key"])
@@ -43,5 +54,7 @@ def update_product(*, product: Product, **fields: Any) -> Product:
 
 def delete_product(*, product: Product) -> None:
     with transaction.atomic():
+        data = product_event_data(product)
         search.unindex_products([product.pk])
         product.delete()
+        emit_event(event_type="product.deleted", data=data)

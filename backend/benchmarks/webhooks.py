@@ -1,0 +1,382 @@
+"""`make bench-webhooks`: what 10 webhooks, one of them never answering, cost the import and API.
+
+Runs the same scenario twice on a fresh database, through the real stack (uvicorn with 2 workers
+and one Celery worker on both queues, as `make run` starts them): once with no webhook, once with
+10 enabled webhooks subscribed to every event, 9 answering 200 and one that accepts connections
+and never answers. Each run:
+
+1. imports a `--rows` CSV (`scripts/make_dataset.py`, 500,000 rows by default) through
+   `POST /api/products/upload/`, while clients list products and PATCH products (p95 measured);
+2. sends a burst of `--burst` PATCH updates (1,000 by default) from concurrent clients (p95
+   measured), then checks that each webhook got one delivery per update, and waits for the 9
+   answering receivers to have every one.
+
+Prints each figure and the ratio of the webhooks run to the run without.
+"""
+
+import argparse
+import http.client
+import json
+import os
+import re
+import socket
+import sys
+import threading
+import time
+from collections import Counter
+from concurrent.futures import ProcessPoolExecutor
+from datetime import datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from multiprocessing import Process
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import requests
+
+from devstack.services import (
+    EmbeddedRedis,
+    free_port,
+    stop_process,
+)
+
+from .api import (
+    REPO_DIR,
+    bench_token,
+    cpu_model,
+    dataset_module,
+    django_env,
+    manage,
+    percentile,
+    postgres,
+    serve,
+    start_workers,
+    wait_up,
+)
+
+BENCH_DB = "bench_webhooks"
+HEALTHY = 9
+EVENTS = [
+    "product.created",
+    "product.updated",
+    "product.deleted",
+    "import.completed",
+    "import.failed",
+    "products.bulk_deleted",
+]
+
+
+def receivers(port: int, dead_port: int) -> None:
+    """In a process of its own: 200 for every POST on `port` (counted by path; `GET /` answers
+    the counts), and on `dead_port` connections accepted and never answered."""
+    counts: Counter[str] = Counter()
+    lock = threading.Lock()
+    held: list[socket.socket] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            with lock:
+                counts[self.path] += 1
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def do_GET(self) -> None:
+            with lock:
+                body = json.dumps({**counts, "dead": len(held)}).encode()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    def never_answer() -> None:
+        with socket.create_server(("127.0.0.1", dead_port), backlog=1024) as server:
+            while True:
+                connection, _ = server.accept()
+                with lock:
+                    held.append(connection)
+
+    threading.Thread(target=never_answer, daemon=True).start()
+    ThreadingHTTPServer(("127.0.0.1", port), Handler).serve_forever()
+
+
+def client_mix(
+    port: int, token: str, ids: list[int], offset: int, stop_file: str, limit: int
+) -> list[tuple[str, float]]:
+    """One client over one keep-alive connection: a list, then a PATCH, alternately, until
+    `stop_file` exists or `limit` requests are made; (kind, ms) per request."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    headers = {
+        "Authorization": f"Token {token}",
+        "Accept": "application/json",
+        "Content-Type": "application/json",
+    }
+    latencies: list[tuple[str, float]] = []
+    k = offset
+    while len(latencies) < limit and not os.path.exists(stop_file):
+        k += 1
+        if k % 2:
+            method, path, body = "GET", "/api/products/", None
+        else:
+            product = ids[k % len(ids)]
+            method, path = "PATCH", f"/api/products/{product}/"
+            body = json.dumps({"description": f"burst {k}"})
+        started = time.perf_counter()
+        connection.request(method, path, body=body, headers=headers)
+        response = connection.getresponse()
+        response.read()
+        latencies.append((method, (time.perf_counter() - started) * 1000))
+        assert response.status == 200, (method, path, response.status)
+    connection.close()
+    return latencies
+
+
+def burst(port: int, token: str, ids: list[int], offset: int, count: int) -> list[float]:
+    """`count` PATCH updates back to back; ms each."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    headers = {"Authorization": f"Token {token}", "Content-Type": "application/json"}
+    latencies = []
+    for k in range(count):
+        body = json.dumps({"name": f"Burst {offset}-{k}"})
+        started = time.perf_counter()
+        connection.request("PATCH", f"/api/products/{ids[(offset + k) % len(ids)]}/", body, headers)
+        response = connection.getresponse()
+        response.read()
+        latencies.append((time.perf_counter() - started) * 1000)
+        assert response.status == 200, response.status
+    connection.close()
+    return latencies
+
+
+def p95(values: list[float]) -> float:
+    return percentile(values, 95) if len(values) >= 2 else (values[0] if values else 0.0)
+
+
+class Run:
+    """One scenario against the running stack; `figures` collects what it measured."""
+
+    def __init__(self, url: str, port: int, token: str, database_url: str, clients: int) -> None:
+        self.url, self.port, self.token, self.clients = url, port, token, clients
+        self.conninfo = database_url.replace("postgres://", "postgresql://")
+        self.session = requests.Session()
+        self.session.headers["Authorization"] = f"Token {token}"
+        self.figures: dict[str, float] = {}
+
+    def reset(self) -> None:
+        with psycopg.connect(self.conninfo, autocommit=True) as conn:
+            conn.execute("TRUNCATE products_product, products_productsearch")
+            conn.execute("TRUNCATE webhooks_webhook CASCADE")
+
+    def seed(self, count: int = 100) -> list[int]:
+        """Products the clients PATCH; created through the API (so they send events too)."""
+        ids = []
+        for n in range(count):
+            response = self.session.post(
+                f"{self.url}/api/products/",
+                json={"name": f"Seed {n}", "sku": f"BENCH-SEED-{n}"},
+                timeout=30,
+            )
+            response.raise_for_status()
+            ids.append(response.json()["id"])
+        return ids
+
+    def subscribe(self, receiver_port: int, dead_port: int) -> list[int]:
+        urls = [f"http://127.0.0.1:{receiver_port}/hook-{n}" for n in range(HEALTHY)]
+        urls.append(f"http://127.0.0.1:{dead_port}/never")
+        ids = []
+        for url in urls:
+            response = self.session.post(
+                f"{self.url}/api/webhooks/", json={"url": url, "events": EVENTS}, timeout=30
+            )
+            response.raise_for_status()
+            ids.append(response.json()["id"])
+        return ids
+
+    def import_under_load(self, dataset: Path, ids: list[int]) -> None:
+        stop_file = str(REPO_DIR / ".data" / f"bench-webhooks-stop-{os.getpid()}")
+        Path(stop_file).unlink(missing_ok=True)
+        with ProcessPoolExecutor(self.clients) as pool:
+            with dataset.open("rb") as file:
+                response = self.session.post(
+                    f"{self.url}/api/products/upload/",
+                    files={"file": (dataset.name, file, "text/csv")},
+                    timeout=600,
+                )
+            response.raise_for_status()
+            job = response.json()
+            futures = [
+                pool.submit(client_mix, self.port, self.token, ids, k, stop_file, 100_000)
+                for k in range(self.clients)
+            ]
+            while job["status"] not in {"COMPLETED", "FAILED"}:
+                time.sleep(0.2)
+                job = self.session.get(job["status_url"], timeout=30).json()
+            Path(stop_file).touch()
+            latencies = [item for future in futures for item in future.result()]
+        Path(stop_file).unlink(missing_ok=True)
+        assert job["status"] == "COMPLETED", job
+        seconds = (
+            datetime.fromisoformat(job["finished_at"]) - datetime.fromisoformat(job["started_at"])
+        ).total_seconds()
+        self.figures["import s (started to finished)"] = seconds
+        # From the upload on: includes waiting for a free worker process.
+        self.figures["import s (uploaded to finished)"] = (
+            datetime.fromisoformat(job["finished_at"]) - datetime.fromisoformat(job["created_at"])
+        ).total_seconds()
+        for method in ("GET", "PATCH"):
+            values = [ms for kind, ms in latencies if kind == method]
+            self.figures[f"during import: {method} p95 ms"] = p95(values)
+            self.figures[f"during import: {method} requests"] = len(values)
+        print(
+            f"  import of {job['total_rows']:,} rows: {seconds:.1f} s; "
+            f"{len(latencies):,} API requests meanwhile",
+            flush=True,
+        )
+
+    def burst(self, ids: list[int], count: int) -> int:
+        """The burst; returns the last delivery id from before it."""
+        with psycopg.connect(self.conninfo, autocommit=True) as conn:
+            row = conn.execute("SELECT coalesce(max(id), 0) FROM webhooks_delivery").fetchone()
+        before = int(row[0]) if row else 0
+        share = [count // self.clients + (k < count % self.clients) for k in range(self.clients)]
+        started = time.perf_counter()
+        with ProcessPoolExecutor(self.clients) as pool:
+            futures = [
+                pool.submit(burst, self.port, self.token, ids, k * 1000, n)
+                for k, n in enumerate(share)
+            ]
+            latencies = [ms for future in futures for ms in future.result()]
+        seconds = time.perf_counter() - started
+        self.figures["burst: PATCH p95 ms"] = p95(latencies)
+        self.figures["burst: PATCH p50 ms"] = percentile(latencies, 50)
+        self.figures["burst s"] = seconds
+        print(f"  burst of {count:,} updates: {seconds:.1f} s", flush=True)
+        return before
+
+    def check_deliveries(
+        self, after_id: int, webhook_ids: list[int], count: int, receiver_port: int
+    ) -> None:
+        with psycopg.connect(self.conninfo, autocommit=True) as conn:
+            per_webhook: dict[int, int] = dict(
+                conn.execute(
+                    "SELECT webhook_id, count(*) FROM webhooks_delivery"
+                    " WHERE id > %s AND event_type = 'product.updated' GROUP BY webhook_id",
+                    [after_id],
+                ).fetchall()
+            )
+        made = [per_webhook.get(pk, 0) for pk in webhook_ids]
+        print(f"  deliveries made per webhook: {made} (expected {count} each)", flush=True)
+        self.figures["burst: webhooks with every delivery"] = sum(n == count for n in made)
+        started = time.monotonic()
+        deadline = started + 600
+        while True:
+            counts = requests.get(f"http://127.0.0.1:{receiver_port}/", timeout=10).json()
+            healthy = [counts.get(f"/hook-{n}", 0) for n in range(HEALTHY)]
+            if min(healthy) >= count or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+        drained = time.monotonic() - started
+        self.figures["burst: s until the 9 answering receivers had all"] = drained
+        print(
+            f"  answering receivers got {min(healthy):,}-{max(healthy):,} requests (all {count:,}"
+            f" {'yes' if min(healthy) >= count else 'NO'}) {drained:.1f} s after the burst; the "
+            f"silent one was sent {counts.get('dead', 0)} connections",
+            flush=True,
+        )
+
+
+def stack_env(database_url: str, redis_url: str) -> dict[str, str]:
+    env = django_env(database_url)
+    env.update(
+        REDIS_URL=redis_url,
+        WEBHOOK_ALLOW_PRIVATE_TARGETS="true",
+        MEDIA_ROOT=str(REPO_DIR / ".data" / "bench-webhooks-media"),
+        DATABASE_POOL_SIZE="8",
+    )
+    for name in ("WEBHOOK_RETRY_SCHEDULE", "WEBHOOK_TIMEOUT", "WEBHOOK_DISABLE_AFTER_FAILURES"):
+        env.pop(name, None)  # the production defaults
+    return env
+
+
+def dataset_path(rows: int) -> Path:
+    path = REPO_DIR / ".data" / f"bench-webhooks-{rows}.csv"
+    if not path.exists():
+        print(f"Writing {rows:,} rows to {path}...", flush=True)
+        dataset_module().write_products_csv(path, rows, 42)
+    return path
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rows", type=int, default=500_000, help="rows of the imported CSV")
+    parser.add_argument("--burst", type=int, default=1000, help="PATCH updates in the burst")
+    parser.add_argument("--clients", type=int, default=2)
+    args = parser.parse_args()
+
+    dataset = dataset_path(args.rows)
+    redis = EmbeddedRedis(REPO_DIR / ".data" / "bench-webhooks-redis", free_port())
+    redis.start()
+    receiver_port, dead_port = free_port(), free_port()
+    receiver = Process(target=receivers, args=(receiver_port, dead_port), daemon=True)
+    receiver.start()
+    try:
+        for server_url in postgres():
+            with psycopg.connect(server_url, autocommit=True) as conn:
+                conn.execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
+                conn.execute(f"CREATE DATABASE {BENCH_DB}")
+            database_url = re.sub(r"/[^/]*$", f"/{BENCH_DB}", server_url)
+            env = stack_env(database_url, redis.url)
+            manage(env, "migrate", "--noinput")
+            token = bench_token(env)
+            print(f"Machine: {os.cpu_count()} CPUs, {cpu_model()}")
+            print(f"Dataset: {dataset} ({args.rows:,} rows); burst of {args.burst:,} updates")
+            port = free_port()
+            url = f"http://127.0.0.1:{port}"
+            web = serve(env, port)
+            workers = start_workers(env)
+            try:
+                wait_up(url)
+                results = {}
+                for label in ("no webhooks", "10 webhooks"):
+                    print(f"\n{label}", flush=True)
+                    run = Run(url, port, token, database_url, args.clients)
+                    run.reset()
+                    webhook_ids = (
+                        run.subscribe(receiver_port, dead_port) if label != "no webhooks" else []
+                    )
+                    ids = run.seed()
+                    run.import_under_load(dataset, ids)
+                    after_id = run.burst(ids, args.burst)
+                    if webhook_ids:
+                        run.check_deliveries(after_id, webhook_ids, args.burst, receiver_port)
+                    results[label] = run.figures
+            finally:
+                for process in (*workers, web):
+                    stop_process(process)
+            report(results)
+    finally:
+        receiver.terminate()
+        redis.stop()
+    return 0
+
+
+def report(results: dict[str, dict[str, float]]) -> None:
+    base, hooks = results["no webhooks"], results["10 webhooks"]
+    print(f"\n  {'figure':50} {'none':>9} {'10 hooks':>9} {'ratio':>7}")
+    for name, value in hooks.items():
+        if name in base:
+            ratio = value / base[name] if base[name] else float("nan")
+            print(f"  {name:50} {base[name]:>9.1f} {value:>9.1f} {ratio:>7.2f}")
+        else:
+            print(f"  {name:50} {'':>9} {value:>9.1f}")
+    print("\nTarget: import time and API p95 within 5 % (ratio <= 1.05).")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Webhooks: registered receivers, signed asynchronous deliveries with retries, and their log."""

@@ -1,0 +1,86 @@
+"""A Webhook (a receiver and the events it wants) and a Delivery (one event to one webhook)."""
+
+import base64
+import secrets
+
+from django.contrib.postgres.fields import ArrayField
+from django.db import models
+
+
+class Event(models.TextChoices):
+    PRODUCT_CREATED = "product.created"
+    PRODUCT_UPDATED = "product.updated"
+    PRODUCT_DELETED = "product.deleted"
+    IMPORT_COMPLETED = "import.completed"
+    IMPORT_FAILED = "import.failed"
+    PRODUCTS_BULK_DELETED = "products.bulk_deleted"
+
+
+def new_secret() -> str:
+    """A Standard Webhooks secret: `whsec_` and the base64 of 32 random bytes."""
+    return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
+
+
+class Webhook(models.Model):
+    url = models.URLField(max_length=2048)
+    events = ArrayField(models.CharField(max_length=40, choices=Event.choices))
+    enabled = models.BooleanField(default=True)
+    description = models.CharField(max_length=255, blank=True, default="")
+    secret = models.CharField(max_length=100, default=new_secret)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    # The last real attempt of any delivery (the test button does not count).
+    last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    last_response_time_ms = models.PositiveIntegerField(null=True, blank=True)
+    last_delivery_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(max_length=500, blank=True, default="")
+    # Deliveries in a row that failed every attempt; a success resets it.
+    consecutive_failures = models.PositiveIntegerField(default=0)
+    # Why the service disabled it (empty when a user did, or when it is enabled).
+    disabled_reason = models.CharField(max_length=500, blank=True, default="")
+    # Set while the URL gets no answer at all (timeout, refused, DNS): until then, deliveries are
+    # not sent, so that a dead receiver does not hold a worker 10 s per delivery.
+    unreachable_since = models.DateTimeField(null=True, blank=True)
+    unreachable_until = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return self.url
+
+
+class Delivery(models.Model):
+    """One event to one webhook, through all its attempts; the fields describe the last attempt."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        SUCCEEDED = "succeeded"
+        FAILED = "failed"
+
+    webhook = models.ForeignKey(Webhook, on_delete=models.CASCADE, related_name="deliveries")
+    event_type = models.CharField(max_length=40, choices=Event.choices)
+    # The `webhook-id` header: the same on every attempt and on a redelivery.
+    message_id = models.CharField(max_length=40)
+    # The exact JSON body sent, kept as text so every attempt signs and sends the same bytes.
+    body = models.TextField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    duration_ms = models.PositiveIntegerField(null=True, blank=True)
+    error = models.TextField(blank=True, default="")
+    response_excerpt = models.TextField(blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    # The Celery task due to make the next attempt; any other task for this delivery is stale.
+    task_id = models.CharField(max_length=36, blank=True, default="")
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name_plural = "deliveries"
+        indexes = [models.Index(fields=["webhook", "-id"], name="delivery_webhook_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.event_type} {self.message_id} -> webhook {self.webhook_id}: {self.status}"

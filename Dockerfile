@@ -1,6 +1,15 @@
 # The image of the web and worker processes (docker-compose.yml runs both from it).
 # PostgreSQL and Redis are separate containers here, so only requirements.txt is installed:
 # requirements-local.txt (the embedded servers of `make run`) and -dev.txt (tests, linters) are not.
+
+# The dashboard, built in a stage of its own: the image keeps only its static files.
+FROM node:20-slim AS dashboard
+WORKDIR /frontend
+COPY frontend/package.json frontend/package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY frontend/ ./
+RUN npm run build
+
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -19,6 +28,7 @@ COPY requirements.txt ./
 RUN pip install -r requirements.txt
 
 COPY backend/ ./backend/
+COPY --from=dashboard /frontend/dist ./frontend/dist/
 WORKDIR /app/backend
 
 # Static files are collected into the image (WhiteNoise serves them). The settings refuse to load

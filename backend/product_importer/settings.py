@@ -145,6 +145,12 @@ STATIC_ROOT = Path(env_str("STATIC_ROOT", str(REPO_DIR / ".data" / "static")))
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(REPO_DIR / ".data" / "media")))
 WHITENOISE_USE_FINDERS = DEBUG
+# The dashboard, built by `make run` into frontend/dist: WhiteNoise serves its files at the site's
+# root (read at start-up unless DEBUG), `core.dashboard` answers its page for client-side routes.
+FRONTEND_DIST = Path(env_str("FRONTEND_DIST", str(REPO_DIR / "frontend" / "dist")))
+WHITENOISE_ROOT = FRONTEND_DIST if FRONTEND_DIST.is_dir() else None
+# Vite names each built asset after its content hash: those can be cached for good.
+WHITENOISE_IMMUTABLE_FILE_TEST = r"^/assets/[^/]+-[\w-]{8}\.\w+$"
 
 # Uploaded files go through Django's storage API: the local media folder by default, or any backend
 # by configuration (e.g. STORAGE_BACKEND=storages.backends.s3.S3Storage with django-storages[s3]

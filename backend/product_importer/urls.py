@@ -1,9 +1,11 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.authtoken.views import obtain_auth_token
 from rest_framework.routers import DefaultRouter
 
+from core.dashboard import dashboard
+from core.session import SessionView
 from core.views import healthz
 from imports.events import JobEventsView
 from imports.views import JobErrorsView, JobStatusView, JobViewSet
@@ -21,11 +23,15 @@ urlpatterns = [
     path("api/job/<uuid:pk>/events/", JobEventsView.as_view(), name="job-events"),
     path("api/jobs/<uuid:pk>/errors.csv", JobErrorsView.as_view(), name="job-errors"),
     path("api/auth/token/", obtain_auth_token, name="api-token"),
+    path("api/auth/session/", SessionView.as_view(), name="api-session"),
     path("api/auth/", include("rest_framework.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
+    # The dashboard's client-side routes (/, /products, /imports/...): paths without a dot, outside
+    # the API, the admin and the static and media files. Unknown /api/ paths stay JSON 404s.
+    re_path(r"^(?!(?:api|admin|static|media)(?:/|$))[\w/-]*$", dashboard, name="dashboard"),
 ]
 
 handler404 = "core.views.api_not_found"

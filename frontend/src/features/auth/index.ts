@@ -1,0 +1,2 @@
+export { sessionKey, useSession, useSignOut, type Session, type SessionUser } from "./api";
+export { SignInPage } from "./SignInPage";

@@ -1,0 +1,171 @@
+import { act, screen, waitFor } from "@testing-library/react";
+import userEvent from "@testing-library/user-event";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { makeJob } from "@/test/fixtures";
+import { mockFetch, renderWithProviders } from "@/test/utils";
+import { DeleteAllDialog } from "./DeleteAllDialog";
+import { ProductDialog } from "./ProductDialog";
+import { ProductsPage } from "./ProductsPage";
+import type { Product } from "./types";
+
+function product(id: number, overrides: Partial<Product> = {}): Product {
+  return {
+    id,
+    sku: `SKU-${id}`,
+    name: `Product ${id}`,
+    description: "",
+    active: true,
+    created_at: "2026-01-01T10:00:00Z",
+    updated_at: "2026-01-01T10:00:00Z",
+    ...overrides,
+  };
+}
+
+function page(products: Product[], count = products.length, next: string | null = null) {
+  return { count, count_exact: true, next, previous: null, results: products };
+}
+
+describe("ProductDialog", () => {
+  it("shows a duplicate SKU at the field", async () => {
+    const calls = mockFetch(() => ({
+      status: 400,
+      body: { sku: ["A product with SKU 'lamp-1' already exists (as 'LAMP-1')."] },
+    }));
+    const onSaved = vi.fn();
+    renderWithProviders(<ProductDialog open product={null} onClose={vi.fn()} onSaved={onSaved} />);
+    await userEvent.type(screen.getByLabelText("SKU"), "lamp-1");
+    await userEvent.type(screen.getByLabelText("Name"), "Lamp");
+    await userEvent.click(screen.getByRole("button", { name: "Create product" }));
+    const sku = screen.getByLabelText("SKU");
+    await waitFor(() => expect(sku).toHaveAttribute("aria-invalid", "true"));
+    expect(sku).toHaveAccessibleDescription(/already exists/);
+    expect(calls[0]).toMatchObject({
+      method: "POST",
+      url: "/api/products/",
+      body: { sku: "lamp-1", name: "Lamp", description: "", active: true },
+    });
+    expect(onSaved).not.toHaveBeenCalled();
+  });
+
+  it("edits with a PATCH of the product", async () => {
+    const existing = product(7);
+    const calls = mockFetch(() => ({ body: { ...existing, name: "Renamed" } }));
+    const onSaved = vi.fn();
+    renderWithProviders(
+      <ProductDialog open product={existing} onClose={vi.fn()} onSaved={onSaved} />,
+    );
+    const name = screen.getByLabelText("Name");
+    await userEvent.clear(name);
+    await userEvent.type(name, "Renamed");
+    await userEvent.click(screen.getByRole("button", { name: "Save changes" }));
+    await waitFor(() =>
+      expect(onSaved).toHaveBeenCalledWith({ ...existing, name: "Renamed" }, false),
+    );
+    expect(calls[0]).toMatchObject({ method: "PATCH", url: "/api/products/7/" });
+  });
+});
+
+describe("DeleteAllDialog", () => {
+  it("needs DELETE typed before it starts the job", async () => {
+    const calls = mockFetch(() => ({ status: 202, body: makeJob({ kind: "bulk_delete" }) }));
+    const onStarted = vi.fn();
+    renderWithProviders(<DeleteAllDialog open onClose={vi.fn()} onStarted={onStarted} />);
+    expect(screen.getByRole("alertdialog")).toHaveAccessibleDescription(
+      /Are you sure\? This cannot be undone\./,
+    );
+    const confirm = screen.getByRole("button", { name: "Delete all products" });
+    const word = screen.getByLabelText("Type DELETE to confirm");
+    await userEvent.type(word, "delete");
+    expect(confirm).toBeDisabled();
+    await userEvent.type(word, "{Enter}");
+    expect(calls).toHaveLength(0);
+    await userEvent.clear(word);
+    await userEvent.type(word, "DELETE");
+    expect(confirm).toBeEnabled();
+    await userEvent.click(confirm);
+    await waitFor(() => expect(onStarted).toHaveBeenCalled());
+    expect(calls[0]).toMatchObject({ method: "POST", url: "/api/products/bulk_delete/" });
+  });
+});
+
+describe("ProductsPage", () => {
+  afterEach(() => vi.useRealTimers());
+
+  it("lists a page, pages on, and sorts by a column", async () => {
+    const calls = mockFetch((call) => {
+      const url = new URL(call.url, "http://x");
+      const pageNumber = Number(url.searchParams.get("page") ?? "1");
+      const first = (pageNumber - 1) * 25 + 1;
+      const products = Array.from({ length: 25 }, (_, i) => product(first + i));
+      return { body: page(products, 60, pageNumber < 3 ? "next" : null) };
+    });
+    renderWithProviders(<ProductsPage />, { path: "/products" });
+    expect(await screen.findByText("1–25 of 60 products · page 1 of 3")).toBeInTheDocument();
+    expect(screen.getAllByRole("row")).toHaveLength(26);
+    await userEvent.click(screen.getByRole("button", { name: "Next" }));
+    expect(await screen.findByText("26–50 of 60 products · page 2 of 3")).toBeInTheDocument();
+    expect(calls.at(-1)?.url).toBe("/api/products/?page=2&page_size=25");
+
+    await userEvent.click(screen.getByRole("button", { name: /^Name/ }));
+    await waitFor(() =>
+      expect(calls.at(-1)?.url).toBe("/api/products/?ordering=name&page_size=25"),
+    );
+    expect(screen.getByRole("columnheader", { name: /^Name/ })).toHaveAttribute(
+      "aria-sort",
+      "ascending",
+    );
+  });
+
+  it("keeps the page on screen while the next one loads", async () => {
+    let release: () => void = () => undefined;
+    mockFetch((call) =>
+      call.url.includes("page=2") ? undefined : { body: page([product(1)], 30, "next") },
+    );
+    // Page 2 answers only when released.
+    const original = globalThis.fetch;
+    vi.stubGlobal(
+      "fetch",
+      vi.fn((input: RequestInfo | URL, init?: RequestInit) =>
+        String(input).includes("page=2")
+          ? new Promise<Response>((resolve) => {
+              release = () =>
+                resolve(
+                  new Response(JSON.stringify(page([product(26)], 30)), {
+                    headers: { "Content-Type": "application/json" },
+                  }),
+                );
+            })
+          : original(input, init),
+      ),
+    );
+    renderWithProviders(<ProductsPage />, { path: "/products" });
+    expect(await screen.findByRole("cell", { name: "SKU-1" })).toBeInTheDocument();
+    await userEvent.click(screen.getByRole("button", { name: "Next" }));
+    expect(screen.getByRole("cell", { name: "SKU-1" })).toBeInTheDocument();
+    expect(screen.getByRole("table")).toHaveAttribute("aria-busy", "true");
+    act(() => release());
+    expect(await screen.findByRole("cell", { name: "SKU-26" })).toBeInTheDocument();
+  });
+
+  it("debounces the search box", async () => {
+    vi.useFakeTimers({ shouldAdvanceTime: true });
+    const user = userEvent.setup({ advanceTimers: vi.advanceTimersByTime });
+    const calls = mockFetch(() => ({ body: page([product(1)]) }));
+    renderWithProviders(<ProductsPage />, { path: "/products" });
+    await screen.findByRole("cell", { name: "SKU-1" });
+    const before = calls.length;
+    await user.type(screen.getByLabelText("Search"), "lamp");
+    expect(calls.length).toBe(before);
+    await act(() => vi.advanceTimersByTimeAsync(350));
+    await waitFor(() => expect(calls.at(-1)?.url).toBe("/api/products/?search=lamp&page_size=25"));
+    expect(calls.filter((call) => call.url.includes("search="))).toHaveLength(1);
+  });
+
+  it("says a network failure in words", async () => {
+    vi.stubGlobal("fetch", vi.fn().mockRejectedValue(new TypeError("Failed to fetch")));
+    renderWithProviders(<ProductsPage />, { path: "/products" });
+    expect(await screen.findByRole("alert")).toHaveTextContent(
+      "Could not load the products: Could not reach the server.",
+    );
+  });
+});

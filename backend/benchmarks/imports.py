@@ -160,7 +160,7 @@ class PeakRss:
 
     def __init__(self, root: psutil.Process) -> None:
         self.root = root
-        self.peak = 0
+        self.before = self.peak = self._largest()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
 
@@ -174,9 +174,14 @@ class PeakRss:
 
     def _sample(self) -> None:
         while not self._stop.wait(0.02):
-            for process in [self.root, *self.root.children(recursive=True)]:
-                with contextlib.suppress(psutil.NoSuchProcess):  # a process that just ended
-                    self.peak = max(self.peak, process.memory_info().rss)
+            self.peak = max(self.peak, self._largest())
+
+    def _largest(self) -> int:
+        largest = 0
+        for process in [self.root, *self.root.children(recursive=True)]:
+            with contextlib.suppress(psutil.NoSuchProcess):  # a process that just ended
+                largest = max(largest, process.memory_info().rss)
+        return largest
 
 
 class Stack:
@@ -206,8 +211,9 @@ class Stack:
                 return state
             time.sleep(0.05)
 
-    def import_file(self, file: Path) -> tuple[float, float, dict[str, object]]:
-        """(c) Seconds from the upload's first byte to COMPLETED, the worker's peak MB, the job."""
+    def import_file(self, file: Path) -> tuple[float, float, float, dict[str, object]]:
+        """(c) Seconds from the upload's first byte to COMPLETED, the worker's MB before and at
+        its peak, the job."""
         with PeakRss(psutil.Process(self.worker.pid)) as rss, file.open("rb") as handle:
             started = time.perf_counter()
             response = self.session.post(
@@ -216,7 +222,7 @@ class Stack:
             assert response.status_code == 202, response.text
             job = self.wait(response.json())
             seconds = time.perf_counter() - started
-        return seconds, rss.peak / 2**20, job
+        return seconds, rss.before / 2**20, rss.peak / 2**20, job
 
     def delete_all(self) -> None:
         response = self.session.post(f"{self.url}/api/products/bulk_delete/", timeout=30)
@@ -287,12 +293,13 @@ def run(
         fresh_full = stack.seconds_until_search_is_fresh(database_url)
         c = (empty[0], full[0])
         row("c. ours: HTTP upload to COMPLETED, s", *c)
-        row("   worker peak RSS (largest process), MB", empty[1], full[1])
+        row("   worker RSS before (largest process), MB", empty[1], full[1])
+        row("   worker peak RSS (largest process), MB", empty[2], full[2])
         row("   search fresh again after, s", fresh_empty, fresh_full)
         row("c/a", c[0] / a[0], c[1] / a[1], digits=2)
         if not args.skip_seed:
             row("b/c", b[0][0] / c[0], b[1][0] / c[1], digits=2)
-        counts = {k: full[2][k] for k in ("created_count", "updated_count", "duplicate_count")}
+        counts = {k: full[3][k] for k in ("created_count", "updated_count", "duplicate_count")}
         print(f"  the full import's job: {counts}", flush=True)
         if args.rows <= 1_000_000:  # the search targets, on the catalog just imported
             products = catalog(args.rows)
@@ -301,7 +308,7 @@ def run(
             print(f"  worst p95 {worst[1]:.1f} ms ({worst[0]})")
     verdicts = {
         f"c/a at most {TARGET_RATIO}x": max(c[0] / a[0], c[1] / a[1]) <= TARGET_RATIO,
-        f"worker RSS at most {TARGET_RSS_MB} MB": max(empty[1], full[1]) <= TARGET_RSS_MB,
+        f"worker RSS at most {TARGET_RSS_MB} MB": max(empty[2], full[2]) <= TARGET_RSS_MB,
         f"search fresh within {TARGET_FRESH_SECONDS} s": max(fresh_empty, fresh_full)
         <= TARGET_FRESH_SECONDS,
     }

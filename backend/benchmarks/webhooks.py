@@ -68,7 +68,12 @@ EVENTS = [
 
 def receivers(port: int, dead_port: int) -> None:
     """In a process of its own: 200 for every POST on `port` (counted by path; `GET /` answers
-    the counts), and on `dead_port` connections accepted and never answered."""
+    the counts), and on `dead_port` connections accepted and never answered.
+
+    The receivers stand for other systems, on other machines: at the lowest CPU priority, they
+    take only the CPU the stack under test leaves.
+    """
+    os.nice(19)
     counts: Counter[str] = Counter()
     lock = threading.Lock()
     held: list[socket.socket] = []

@@ -7,6 +7,17 @@ from .guard import check_url
 from .models import Delivery, Event, Webhook
 
 EVENT_NAMES = ", ".join(Event.values)
+# What the service records about a webhook: shown, never written by clients.
+STATUS_FIELDS = [
+    "created_at",
+    "updated_at",
+    "last_status_code",
+    "last_response_time_ms",
+    "last_delivery_at",
+    "last_error",
+    "consecutive_failures",
+    "disabled_reason",
+]
 
 
 class WebhookSerializer(serializers.ModelSerializer[Webhook]):
@@ -24,32 +35,8 @@ class WebhookSerializer(serializers.ModelSerializer[Webhook]):
 
     class Meta:
         model = Webhook
-        fields = [
-            "id",
-            "url",
-            "events",
-            "enabled",
-            "description",
-            "created_at",
-            "updated_at",
-            "last_status_code",
-            "last_response_time_ms",
-            "last_delivery_at",
-            "last_error",
-            "consecutive_failures",
-            "disabled_reason",
-        ]
-        read_only_fields = [
-            "id",
-            "created_at",
-            "updated_at",
-            "last_status_code",
-            "last_response_time_ms",
-            "last_delivery_at",
-            "last_error",
-            "consecutive_failures",
-            "disabled_reason",
-        ]
+        fields = ["id", "url", "events", "enabled", "description", *STATUS_FIELDS]
+        read_only_fields = ["id", *STATUS_FIELDS]
 
     def validate_url(self, value: str) -> str:
         value = value.strip()

@@ -109,7 +109,7 @@ async def job_events(scope: Scope, receive: Receive, send: Send) -> None:
     disconnected = asyncio.ensure_future(_disconnect(receive))
     try:
         await send({"type": "http.response.start", "status": 200, "headers": HEADERS})
-        await send(_chunk(f"retry: {RETRY_MS}\n".encode() + event(response.data)))
+        await send(_chunk(EventStreamRenderer().render(response.data)))
         await _follow(request, match["pk"], response.data, send, disconnected)
         await send({"type": "http.response.body", "body": b"", "more_body": False})
     finally:

@@ -14,7 +14,6 @@ import io
 import json
 import re
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from datetime import timedelta
 from importlib import import_module
 from typing import Any
 
@@ -24,7 +23,6 @@ from django.contrib import auth
 from django.core.handlers.asgi import ASGIRequest
 from django.db import connection
 from django.http import HttpRequest
-from django.utils import timezone
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 from rest_framework.negotiation import BaseContentNegotiation
@@ -174,11 +172,10 @@ async def _read_job(pk: str) -> Job | None:
 
 
 def _heartbeat_lost(job: Job) -> bool:
-    timeout = timedelta(seconds=settings.JOB_HEARTBEAT_TIMEOUT)
     return (
         job.status == Job.Status.PROCESSING
         and job.heartbeat_at is not None
-        and job.heartbeat_at < timezone.now() - timeout
+        and job.heartbeat_at < services.heartbeat_cutoff()
     )
 
 

@@ -7,7 +7,7 @@ import io
 import logging
 import uuid
 from collections.abc import Iterable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -163,16 +163,14 @@ def fail_dead_jobs() -> None:
     The worker's database session ended with it, so its transaction was rolled back: the
     catalog is as it was before the job. Runs whenever jobs are read: no extra process needed.
     """
-    cutoff = timezone.now() - timedelta(seconds=settings.JOB_HEARTBEAT_TIMEOUT)
-    dead = Job.objects.filter(status=Job.Status.PROCESSING, heartbeat_at__lt=cutoff)
+    dead = Job.objects.filter(status=Job.Status.PROCESSING, heartbeat_at__lt=heartbeat_cutoff())
     for job in dead.only("pk", "kind"):
-        fail_job(str(job.pk), DEAD_WORKER_ERROR)
+        finish(job, error=DEAD_WORKER_ERROR)
 
 
-def fail_job(job_id: str, error: str) -> None:
-    job = Job.objects.filter(pk=job_id).only("pk", "kind").first()
-    if job is not None:
-        finish(job, error=error)
+def heartbeat_cutoff() -> datetime:
+    """A running job whose last heartbeat is older than this has lost its worker."""
+    return timezone.now() - timedelta(seconds=settings.JOB_HEARTBEAT_TIMEOUT)
 
 
 class JobNotRetryable(APIException):

@@ -1,6 +1,7 @@
 """Writes to the catalog through the API: one product at a time, search table kept in step."""
 
-from typing import Any
+import functools
+from typing import TYPE_CHECKING, Any
 
 from django.db import IntegrityError, transaction
 from rest_framework.exceptions import ValidationError
@@ -9,6 +10,9 @@ from webhooks.services import emit_event
 
 from . import search
 from .models import Product
+
+if TYPE_CHECKING:
+    from .serializers import ProductSerializer
 
 
 def duplicate_sku_message(sku: str) -> str:
@@ -21,9 +25,15 @@ def duplicate_sku_error(sku: str) -> ValidationError:
 
 def product_event_data(product: Product) -> dict[str, Any]:
     """A product as webhook events show it: the same fields as the API."""
+    return dict(_event_serializer().to_representation(product))
+
+
+@functools.cache
+def _event_serializer() -> "ProductSerializer":
+    """One serializer for every event: making one per product costs ten times its use."""
     from .serializers import ProductSerializer  # it imports this module
 
-    return dict(ProductSerializer(product).data)
+    return ProductSerializer()
 
 
 def create_product(*, name: str, sku: str, description: str = "", active: bool = True) -> Product:

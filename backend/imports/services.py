@@ -137,7 +137,7 @@ def finish(job: Job, *, error: str = "", **counts: int) -> bool:
         (Job.Kind.BULK_DELETE, Job.Status.COMPLETED): "products.bulk_deleted",
     }.get((Job.Kind(job.kind), status))
     if ended and event_type:
-        # One webhook event per job, never one per row; queued once this update is committed.
+        # One webhook event per job, never one per row; sent once this update is committed.
         data = Job.objects.values(
             "id",
             "kind",

@@ -1,7 +1,7 @@
 """Outbound safety: webhooks may not reach loopback, private, link-local or metadata addresses.
 
 Checked twice: when a URL is saved (`check_url`, which also reads the legacy IPv4 spellings such
-as `2130706433`, `0x7f000001` or `0177.0.0.1`), and on every connection (`guarded_session`), on the
+as `2130706433`, `0x7f000001` or `0177.0.0.1`), and on every connection (`guarded_pool`), on the
 addresses DNS gives at that moment: a name that resolved to a public address when it was saved
 and to 127.0.0.1 later (DNS rebinding) is refused all the same. The connection goes to the
 address that was checked, never to a second lookup. Both checks are off while the setting
@@ -14,9 +14,8 @@ import socket
 from typing import Any
 from urllib.parse import urlsplit
 
-import requests
 from django.conf import settings
-from requests.adapters import HTTPAdapter
+from urllib3 import PoolManager
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, NewConnectionError
@@ -176,23 +175,16 @@ class GuardedHTTPSConnectionPool(HTTPSConnectionPool):
     ConnectionCls = GuardedHTTPSConnection
 
 
-class GuardedAdapter(HTTPAdapter):
-    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
-        super().init_poolmanager(*args, **kwargs)
-        self.poolmanager.pool_classes_by_scheme = {
-            "http": GuardedHTTPConnectionPool,
-            "https": GuardedHTTPSConnectionPool,
-        }
+def guarded_pool(*, per_host: int = 1) -> PoolManager:
+    """An HTTP client (urllib3, the engine under requests) whose every connection goes through
+    the guard; it keeps up to `per_host` connections open to each receiver.
 
-
-def guarded_session() -> requests.Session:
-    """A requests session whose every connection goes through the guard.
-
-    It ignores proxy variables and .netrc from the environment: a proxy would make the guard
-    check the proxy's address instead of the receiver's.
+    No proxy is used: a proxy would make the guard check the proxy's address instead of the
+    receiver's.
     """
-    session = requests.Session()
-    session.trust_env = False
-    session.mount("http://", GuardedAdapter(max_retries=0))
-    session.mount("https://", GuardedAdapter(max_retries=0))
-    return session
+    pool = PoolManager(num_pools=100, maxsize=per_host, retries=False)
+    pool.pool_classes_by_scheme = {
+        "http": GuardedHTTPConnectionPool,
+        "https": GuardedHTTPSConnectionPool,
+    }
+    return pool

@@ -73,14 +73,21 @@ class Delivery(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     last_attempt_at = models.DateTimeField(null=True, blank=True)
+    # When a pending delivery is due; while a dispatcher holds it, when its hold ends.
     next_attempt_at = models.DateTimeField(null=True, blank=True)
-    # The Celery task due to make the next attempt; any other task for this delivery is stale.
-    task_id = models.CharField(max_length=36, blank=True, default="")
 
     class Meta:
         ordering = ["-id"]
         verbose_name_plural = "deliveries"
-        indexes = [models.Index(fields=["webhook", "-id"], name="delivery_webhook_idx")]
+        indexes = [
+            models.Index(fields=["webhook", "-id"], name="delivery_webhook_idx"),
+            # What the dispatcher looks for: pending deliveries by due time.
+            models.Index(
+                fields=["next_attempt_at", "id"],
+                name="delivery_due_idx",
+                condition=models.Q(status="pending"),
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.event_type} {self.message_id} -> webhook {self.webhook_id}: {self.status}"

@@ -5,8 +5,16 @@ import ssl
 import time
 from dataclasses import dataclass
 
-import requests
-from urllib3.exceptions import NameResolutionError
+from urllib3 import PoolManager
+from urllib3.exceptions import (
+    ConnectTimeoutError,
+    HTTPError,
+    NameResolutionError,
+    NewConnectionError,
+    ProtocolError,
+    ReadTimeoutError,
+    SSLError,
+)
 
 from .guard import BlockedTarget
 from .signing import signed_headers
@@ -29,7 +37,7 @@ class Outcome:
 
 
 def send(
-    session: requests.Session, *, url: str, secret: str, message_id: str, body: str, timeout: float
+    pool: PoolManager, *, url: str, secret: str, message_id: str, body: str, timeout: float
 ) -> Outcome:
     headers = {
         "Content-Type": "application/json",
@@ -38,24 +46,31 @@ def send(
     }
     started = time.perf_counter()
     try:
-        with session.post(
+        response = pool.request(
+            "POST",
             url,
-            data=body.encode(),
+            body=body.encode(),
             headers=headers,
             timeout=timeout,
-            allow_redirects=False,
-            stream=True,
-        ) as response:
-            excerpt = next(response.iter_content(EXCERPT_BYTES), b"")[:EXCERPT_BYTES]
-    except requests.RequestException as exc:
+            redirect=False,
+            retries=False,
+            preload_content=False,
+        )
+        try:
+            excerpt = response.read(EXCERPT_BYTES)
+            if response.read(1):  # a longer answer is not read: its connection is dropped
+                response.close()
+        finally:
+            response.release_conn()
+    except HTTPError as exc:
         return Outcome(
             ok=False, duration_ms=_ms_since(started), error=describe(exc, url=url, timeout=timeout)
         )
-    code = response.status_code
+    code = response.status
     if 200 <= code < 300:
         error = ""
     elif 300 <= code < 400:
-        location = response.headers.get("Location", "")
+        location = response.headers.get("Location") or ""
         error = f"HTTP {code}: redirects are not followed (Location: {location[:200] or 'none'})."
     else:
         error = f"HTTP {code} {response.reason or ''}".strip()
@@ -73,25 +88,24 @@ def _ms_since(started: float) -> int:
     return round((time.perf_counter() - started) * 1000)
 
 
-def describe(exc: requests.RequestException, *, url: str, timeout: float) -> str:
+def describe(exc: HTTPError, *, url: str, timeout: float) -> str:
     """What went wrong, for people: the kinds that matter, then the library's words."""
     causes = list(_chain(exc))
     blocked = next((c for c in causes if isinstance(c, BlockedTarget)), None)
     if blocked is not None:
         return f"Refused: {str(blocked).split(': ', 1)[-1]}"
-    if isinstance(exc, requests.ConnectTimeout):
-        return f"Timed out after {timeout:g} s connecting to {url}."
-    if isinstance(exc, requests.Timeout):
-        return f"Timed out after {timeout:g} s waiting for an answer from {url}."
     if any(isinstance(c, NameResolutionError | socket.gaierror) for c in causes):
         return f"DNS lookup failed: the host of {url} was not found."
     if any(isinstance(c, ConnectionRefusedError) for c in causes):
         return f"Connection refused by {url} (is the receiver running?)."
-    if isinstance(exc, requests.exceptions.SSLError) or any(
-        isinstance(c, ssl.SSLError) for c in causes
-    ):
+    # urllib3's NewConnectionError is a ConnectTimeoutError too, for compatibility.
+    if isinstance(exc, ConnectTimeoutError) and not isinstance(exc, NewConnectionError):
+        return f"Timed out after {timeout:g} s connecting to {url}."
+    if isinstance(exc, ReadTimeoutError):
+        return f"Timed out after {timeout:g} s waiting for an answer from {url}."
+    if any(isinstance(c, SSLError | ssl.SSLError) for c in causes):
         return f"TLS error talking to {url}: {causes[-1]}"
-    if isinstance(exc, requests.ConnectionError):
+    if isinstance(exc, NewConnectionError | ProtocolError):
         return f"Could not connect to {url}: {causes[-1]}"
     return f"The request failed: {exc}"
 

@@ -1,21 +1,28 @@
-"""Celery tasks of the `webhooks` queue (CELERY_TASK_ROUTES sends `webhooks.*` there)."""
+"""The Celery task of the `webhooks` queue (CELERY_TASK_ROUTES sends `webhooks.*` there)."""
 
-from celery import Task, shared_task
+import logging
+from typing import Any
 
-from . import services
+from celery import shared_task
+from celery.signals import worker_ready
+from kombu.exceptions import OperationalError as BrokerError
 
+from . import dispatch
 
-# acks_late (the project's default) stays: a worker that dies mid-attempt leaves the message to
-# be delivered again, and the claim in `attempt_delivery` keeps copies from sending twice. Retries
-# are new tasks queued by the service with a countdown capped below the broker's visibility
-# timeout (services.MAX_COUNTDOWN), not `self.retry`: a longer ETA on Redis would be handed out
-# twice. The schedule, the attempt count and the next attempt's time live in the Delivery row.
-@shared_task(name="webhooks.deliver", bind=True, ignore_result=True)
-def deliver_webhook(self: Task, delivery_id: int) -> None:  # type: ignore[type-arg]
-    services.attempt_delivery(delivery_id=delivery_id, task_id=str(self.request.id))
+logger = logging.getLogger(__name__)
 
 
-@shared_task(name="webhooks.fan_out", ignore_result=True)
-def fan_out_event(jobs: list[tuple[int, str]]) -> None:
-    """One event's deliveries, as (delivery id, task id) pairs: queue a task for each."""
-    services.fan_out([(int(delivery_id), str(task_id)) for delivery_id, task_id in jobs])
+@shared_task(name="webhooks.dispatch", ignore_result=True)
+def dispatch_deliveries() -> int:
+    """Send the due deliveries until none is left; returns how many attempts were made."""
+    return dispatch.Dispatcher().run()
+
+
+@worker_ready.connect
+def dispatch_on_start(**kwargs: Any) -> None:
+    """A worker's start sends what is due: deliveries held by a worker that died are due again
+    a minute after it last renewed its hold."""
+    try:
+        dispatch.queue_dispatcher(countdown=0)
+    except (BrokerError, OSError) as exc:
+        logger.warning("could not queue the webhook dispatcher: %s", exc)

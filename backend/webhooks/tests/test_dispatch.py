@@ -1,0 +1,119 @@
+"""The dispatcher under load and failure: many deliveries, a silent receiver, several dispatchers
+at once, and a worker that died holding deliveries. Against the real worker and a real receiver."""
+
+import socket
+import subprocess
+import threading
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from django.db import connection, transaction
+from django.utils import timezone
+
+from devstack.services import stop_process, worker_command
+from webhooks import dispatch
+from webhooks.models import Delivery, Webhook
+from webhooks.services import emit_event
+
+from .conftest import Receiver, wait_for_deliveries
+from .test_delivery import create_product, subscribe
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.integration]
+
+
+@pytest.fixture
+def silent_url() -> Iterator[str]:
+    """A URL whose server accepts connections and never answers."""
+    held: list[socket.socket] = []
+    server = socket.create_server(("127.0.0.1", 0), backlog=64)
+
+    def accept() -> None:
+        while True:
+            try:
+                held.append(server.accept()[0])
+            except OSError:
+                return
+
+    threading.Thread(target=accept, daemon=True).start()
+    yield f"http://127.0.0.1:{server.getsockname()[1]}/silent"
+    server.close()
+    for connection_ in held:
+        connection_.close()
+
+
+def test_a_silent_webhook_does_not_hold_up_the_others(api, worker, receiver, silent_url):
+    first, second = (subscribe(api, receiver.url(p), ["product.created"]) for p in ("/a", "/b"))
+    silent = subscribe(api, silent_url, ["product.created"])
+
+    for n in range(20):
+        create_product(api, f"SKU-{n}")
+    receiver.wait_for(20, "/a")
+    receiver.wait_for(20, "/b")
+    answered = wait_for_deliveries(40, webhook_id__in=[first["id"], second["id"]])
+    silent_attempts = wait_for_deliveries(20, webhook_id=silent["id"])
+
+    assert {d.status for d in answered} == {"succeeded"}
+    # Every answered delivery was made before the silent URL's first attempt gave up.
+    first_silence = min(d.last_attempt_at for d in silent_attempts if d.last_attempt_at)
+    assert max(d.last_attempt_at for d in answered if d.last_attempt_at) < first_silence
+    assert {d.status for d in silent_attempts} == {"failed"}
+    assert Webhook.objects.get(pk=silent["id"]).consecutive_failures >= 3  # then disabled
+    assert len({r.headers["webhook-id"] for r in receiver.requests("/a")}) == 20
+
+
+def test_dispatchers_running_at_once_send_each_delivery_once(receiver: Receiver):
+    """Three dispatchers (two here, the worker's maybe) share 300 deliveries; none is sent
+    twice, because each claims its own with SKIP LOCKED."""
+    for path in ("/a", "/b", "/c"):
+        Webhook.objects.create(url=receiver.url(path), events=["product.updated"])
+    # As if a dispatcher were already running: the writes below queue none.
+    dispatch.broker().set(dispatch.RUNNING_KEY, 1, ex=60)
+    with transaction.atomic():
+        for n in range(100):
+            emit_event(event_type="product.updated", data={"n": n})
+
+    def run() -> None:
+        dispatch.Dispatcher().run()
+        connection.close()
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    requests = receiver.requests()
+    assert Counter(r.path for r in requests) == {"/a": 100, "/b": 100, "/c": 100}
+    assert len({(r.path, r.headers["webhook-id"]) for r in requests}) == 300
+    assert set(Delivery.objects.values_list("status", "attempts")) == {("succeeded", 1)}
+    assert not dispatch.broker().exists(dispatch.RUNNING_KEY)
+
+
+def test_deliveries_held_by_a_dead_worker_are_sent_when_a_worker_starts(
+    worker, receiver, subprocess_env
+):
+    webhook = Webhook.objects.create(url=receiver.url(), events=["product.created"])
+    # What a dispatcher that died leaves behind: a pending delivery whose hold has lapsed, and
+    # no dispatcher queued to send it.
+    Delivery.objects.create(
+        webhook=webhook,
+        event_type="product.created",
+        message_id="msg_left_behind",
+        body='{"type":"product.created","timestamp":"2026-01-01T00:00:00Z","data":{}}',
+        next_attempt_at=timezone.now(),
+    )
+
+    process = subprocess.Popen(
+        worker_command(concurrency=1, log_level="WARNING", queues="webhooks"),
+        cwd=Path(__file__).resolve().parents[2],
+        env=subprocess_env,
+    )
+    try:
+        [request] = receiver.wait_for(1, timeout=60)
+    finally:
+        stop_process(process)
+
+    assert request.headers["webhook-id"] == "msg_left_behind"
+    assert wait_for_deliveries(1)[0].status == "succeeded"

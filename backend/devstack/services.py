@@ -66,17 +66,15 @@ def worker_command(
 def worker_commands(*, concurrency: int, log_level: str = "INFO") -> dict[str, list[str]]:
     """The workers of `make run` (and the benchmarks), by name.
 
-    Imports get processes of their own. Webhook deliveries mostly wait on the network, so a pool
-    of threads serves them, under `nice`: a burst of deliveries takes CPU only when the web server
-    and the imports leave some. Two threads, not more: their statements in PostgreSQL are out of
-    nice's reach, and with 8 threads a burst of 10,000 deliveries cost the API twice as much and
-    ended only 10 % sooner (`make bench-webhooks`).
+    Imports get processes of their own. Webhook deliveries get a worker of their own, at the
+    lowest CPU priority (`devstack.background`): its one dispatcher at a time sends from threads
+    of its own, and takes the CPU that the web server, the imports and PostgreSQL leave.
     """
-    nice = ["nice", "-n", "10"]
-    webhooks = worker_command(concurrency=2, log_level=log_level, queues="webhooks")
+    background = [sys.executable, "-m", "devstack.background"]
+    webhooks = worker_command(concurrency=1, log_level=log_level, queues="webhooks")
     return {
         "worker": worker_command(concurrency=concurrency, log_level=log_level, queues="imports"),
-        "webhooks worker": [*nice, *webhooks, "--pool", "threads"],
+        "webhooks worker": [*background, *webhooks, "--pool", "threads"],
     }
 
 

@@ -1,20 +1,27 @@
 """`python -m devstack run` (what `make run` does), end to end, as a new user meets it.
 
 A fresh DATA_DIR: it starts its own PostgreSQL and Redis, prints the URL, the login and a token
-that all work; SIGTERM stops everything and exits 0. A second start on the same data is quick,
-keeps the products and shows the same login; Ctrl-C (SIGINT) stops it cleanly too.
+that all work, and its webhooks worker (at the lowest CPU priority) delivers an event to a
+receiver on 127.0.0.1; SIGTERM stops everything and exits 0. A second start on the same data
+is quick, keeps the products and shows the same login; Ctrl-C (SIGINT) stops it cleanly too.
 """
 
 import contextlib
+import json
 import os
+import queue
 import re
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import psutil
 import pytest
@@ -209,7 +216,39 @@ def kill_everything(stack: Stack | None, data_dir: Path) -> None:
 
 @pytest.mark.integration
 @pytest.mark.timeout(600)
-def test_run_starts_everything_prints_a_working_login_and_stops_cleanly(tmp_path):
+class Receiver:
+    """An HTTP server on 127.0.0.1 that hands over the JSON bodies POSTed to it."""
+
+    def __init__(self) -> None:
+        bodies: queue.Queue[dict[str, Any]] = queue.Queue()
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                bodies.put(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self.bodies = bodies
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def get(self, timeout: float) -> dict[str, Any]:
+        return self.bodies.get(timeout=timeout)
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    server = Receiver()
+    yield server
+    server.server.shutdown()
+    server.server.server_close()
+
+
+def test_run_starts_everything_prints_a_working_login_and_stops_cleanly(tmp_path, receiver):
     data_dir = tmp_path.resolve()
     let_postgres_user_reach(data_dir)
     port, pg_port, redis_port = free_port(), free_port(), free_port()
@@ -245,10 +284,19 @@ def test_run_starts_everything_prints_a_working_login_and_stops_cleanly(tmp_path
         assert login.json() == {"token": banner.token}
 
         auth = {"Authorization": f"Token {banner.token}"}
+        hook = requests.post(
+            f"{base}/api/webhooks/",
+            json={"url": receiver.url, "events": ["product.created"]},
+            headers=auth,
+            timeout=10,
+        )
+        assert hook.status_code == 201, hook.text  # a URL on 127.0.0.1: allowed by `make run`
         product = {"name": "Devstack Widget", "sku": "DEVSTACK-1", "description": "From run"}
         created = requests.post(f"{base}/api/products/", json=product, headers=auth, timeout=10)
         assert created.status_code == 201, created.text
         assert created.json()["sku"] == "DEVSTACK-1"
+        event = receiver.get(timeout=60)  # sent by the webhooks worker
+        assert (event["type"], event["data"]["sku"]) == ("product.created", "DEVSTACK-1")
         listed = requests.get(f"{base}/api/products/", headers=auth, timeout=10)
         assert listed.status_code == 200, listed.text
         assert [p["sku"] for p in listed.json()["results"]] == ["DEVSTACK-1"]
@@ -259,6 +307,13 @@ def test_run_starts_everything_prints_a_working_login_and_stops_cleanly(tmp_path
         running = " ".join(" ".join(p.info["cmdline"] or []) for p in leftovers(data_dir))
         for program in ("postgres", "redis-server", "uvicorn", "celery"):
             assert program in running, f"{program} not found among {running}"
+        [webhooks_worker] = [
+            p for p in leftovers(data_dir) if "webhooks" in (p.info["cmdline"] or [])
+        ]
+        assert webhooks_worker.nice() == 19
+        autogroup = Path(f"/proc/{webhooks_worker.pid}/autogroup")
+        if autogroup.exists():
+            assert autogroup.read_text().strip().endswith("nice 19")
 
         timings["shutdown after SIGTERM"] = stop(stack, signal.SIGTERM)
         assert_nothing_left(data_dir, ports)

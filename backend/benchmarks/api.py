@@ -246,6 +246,17 @@ def start_workers(env: dict[str, str]) -> list[subprocess.Popen[bytes]]:
     ]
 
 
+def seconds_until_search_is_fresh(database_url: str) -> float:
+    """Wait for the search table's rebuild after an import; how long it took from now."""
+    started = time.perf_counter()
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        while True:
+            row = conn.execute("SELECT fresh FROM products_searchindexstate").fetchone()
+            if row and row[0]:
+                return time.perf_counter() - started
+            time.sleep(0.1)
+
+
 def wait_up(url: str) -> None:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:

@@ -44,6 +44,7 @@ from .api import (
     manage,
     postgres,
     report,
+    seconds_until_search_is_fresh,
     serve,
     start_workers,
     terms,
@@ -228,15 +229,6 @@ class Stack:
         response = self.session.post(f"{self.url}/api/products/bulk_delete/", timeout=30)
         self.wait(response.json())
 
-    def seconds_until_search_is_fresh(self, database_url: str) -> float:
-        started = time.perf_counter()
-        with psycopg.connect(database_url, autocommit=True) as conn:
-            while True:
-                row = conn.execute("SELECT fresh FROM products_searchindexstate").fetchone()
-                if row and row[0]:
-                    return time.perf_counter() - started
-                time.sleep(0.1)
-
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
@@ -288,9 +280,9 @@ def run(
     with Stack(env, token) as stack:
         stack.delete_all()
         empty = stack.import_file(file)
-        fresh_empty = stack.seconds_until_search_is_fresh(database_url)
+        fresh_empty = seconds_until_search_is_fresh(database_url)
         full = stack.import_file(file)
-        fresh_full = stack.seconds_until_search_is_fresh(database_url)
+        fresh_full = seconds_until_search_is_fresh(database_url)
         c = (empty[0], full[0])
         row("c. ours: HTTP upload to COMPLETED, s", *c)
         row("   worker RSS before (largest process), MB", empty[1], full[1])

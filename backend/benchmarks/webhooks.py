@@ -1,7 +1,7 @@
 """`make bench-webhooks`: what 10 webhooks, one of them never answering, cost the import and API.
 
-Runs the same scenario twice on a fresh database, through the real stack (uvicorn with 2 workers
-and one Celery worker on both queues, as `make run` starts them): once with no webhook, once with
+Runs one scenario `--rounds` times each way, alternating, on a fresh database, through the real
+stack (uvicorn with 2 workers and the Celery workers of `make run`): with no webhook, and with
 10 enabled webhooks subscribed to every event, 9 answering 200 and one that accepts connections
 and never answers. Each run:
 
@@ -9,35 +9,36 @@ and never answers. Each run:
    `POST /api/products/upload/`, while clients list products and PATCH products (p95 measured);
 2. sends a burst of `--burst` PATCH updates (1,000 by default) from concurrent clients (p95
    measured), then checks that each webhook got one delivery per update, and waits for the 9
-   answering receivers to have every one.
+   answering receivers to have every event of the run.
 
-Prints each figure and the ratio of the webhooks run to the run without.
+Prints the median of each figure and the ratio of the webhooks runs to the runs without.
 """
 
 import argparse
+import asyncio
 import http.client
 import json
 import os
 import re
-import socket
+import statistics
 import sys
-import threading
 import time
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
 from datetime import datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from multiprocessing import Process
 from pathlib import Path
-from typing import Any
 
+import psutil
 import psycopg
 import requests
 
+from devstack.background import lowest_priority
 from devstack.services import (
     EmbeddedRedis,
     free_port,
     stop_process,
+    worker_commands,
 )
 
 from .api import (
@@ -49,12 +50,14 @@ from .api import (
     manage,
     percentile,
     postgres,
+    seconds_until_search_is_fresh,
     serve,
     start_workers,
     wait_up,
 )
 
 BENCH_DB = "bench_webhooks"
+LABELS = ("no webhooks", "10 webhooks")
 HEALTHY = 9
 EVENTS = [
     "product.created",
@@ -67,48 +70,53 @@ EVENTS = [
 
 
 def receivers(port: int, dead_port: int) -> None:
-    """In a process of its own: 200 for every POST on `port` (counted by path; `GET /` answers
+    """In a process of its own: `200` for every POST on `port` (counted by path; `GET /` answers
     the counts), and on `dead_port` connections accepted and never answered.
 
-    The receivers stand for other systems, on other machines: at the lowest CPU priority, they
-    take only the CPU the stack under test leaves.
+    The receivers stand for other systems, on other machines: they run at the lowest CPU
+    priority (as the webhooks worker does) and cost as little as they can (an asyncio protocol
+    that answers a fixed `200`), so that what is measured is the stack's.
     """
-    os.nice(19)
+    lowest_priority()
     counts: Counter[str] = Counter()
-    lock = threading.Lock()
-    held: list[socket.socket] = []
+    held: list[asyncio.Transport] = []
 
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
+    class Receiver(asyncio.Protocol):
+        def connection_made(self, transport: asyncio.BaseTransport) -> None:
+            assert isinstance(transport, asyncio.Transport)
+            self.transport, self.buffer = transport, b""
 
-        def do_POST(self) -> None:
-            self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            with lock:
-                counts[self.path] += 1
-            self.send_response(200)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
+        def data_received(self, data: bytes) -> None:
+            self.buffer += data
+            while (end := self.buffer.find(b"\r\n\r\n")) >= 0:
+                head = self.buffer[:end]
+                length = re.search(rb"(?i)\r\ncontent-length: *(\d+)", head)
+                size = end + 4 + (int(length.group(1)) if length else 0)
+                if len(self.buffer) < size:
+                    return
+                self.buffer = self.buffer[size:]
+                method, path = head.split(b" ", 2)[:2]
+                if method == b"GET":
+                    body = json.dumps({**counts, "dead": len(held)}).encode()
+                else:
+                    counts[path.decode()] += 1
+                    body = b""
+                self.transport.write(
+                    b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body)
+                )
 
-        def do_GET(self) -> None:
-            with lock:
-                body = json.dumps({**counts, "dead": len(held)}).encode()
-            self.send_response(200)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+    class Silent(asyncio.Protocol):
+        def connection_made(self, transport: asyncio.BaseTransport) -> None:
+            assert isinstance(transport, asyncio.Transport)
+            held.append(transport)
 
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
+    async def serve() -> None:
+        loop = asyncio.get_running_loop()
+        await loop.create_server(Silent, "127.0.0.1", dead_port, backlog=1024)
+        server = await loop.create_server(Receiver, "127.0.0.1", port, backlog=1024)
+        await server.serve_forever()
 
-    def never_answer() -> None:
-        with socket.create_server(("127.0.0.1", dead_port), backlog=1024) as server:
-            while True:
-                connection, _ = server.accept()
-                with lock:
-                    held.append(connection)
-
-    threading.Thread(target=never_answer, daemon=True).start()
-    ThreadingHTTPServer(("127.0.0.1", port), Handler).serve_forever()
+    asyncio.run(serve())
 
 
 def client_mix(
@@ -172,11 +180,14 @@ class Run:
         self.session = requests.Session()
         self.session.headers["Authorization"] = f"Token {token}"
         self.figures: dict[str, float] = {}
+        # What the receivers had from earlier runs, by path.
+        self.received: dict[str, int] = {}
 
     def reset(self) -> None:
         with psycopg.connect(self.conninfo, autocommit=True) as conn:
             conn.execute("TRUNCATE products_product, products_productsearch")
-            conn.execute("TRUNCATE webhooks_webhook CASCADE")
+            # In the dispatcher's order (deliveries, then webhooks), so as not to deadlock with it.
+            conn.execute("TRUNCATE webhooks_delivery, webhooks_webhook")
 
     def seed(self, count: int = 100) -> list[int]:
         """Products the clients PATCH; created through the API (so they send events too)."""
@@ -192,6 +203,7 @@ class Run:
         return ids
 
     def subscribe(self, receiver_port: int, dead_port: int) -> list[int]:
+        self.received = requests.get(f"http://127.0.0.1:{receiver_port}/", timeout=10).json()
         urls = [f"http://127.0.0.1:{receiver_port}/hook-{n}" for n in range(HEALTHY)]
         urls.append(f"http://127.0.0.1:{dead_port}/never")
         ids = []
@@ -275,6 +287,13 @@ class Run:
                     [after_id],
                 ).fetchall()
             )
+            # Every delivery of the run (seeds, updates during the import, the import, the burst).
+            total = conn.execute(
+                "SELECT count(*) FROM webhooks_delivery WHERE webhook_id = %s", [webhook_ids[0]]
+            ).fetchone()
+        expected = int(total[0]) if total else 0
+        before = self.received
+        paths = [f"/hook-{n}" for n in range(HEALTHY)]
         made = [per_webhook.get(pk, 0) for pk in webhook_ids]
         print(f"  deliveries made per webhook: {made} (expected {count} each)", flush=True)
         self.figures["burst: webhooks with every delivery"] = sum(n == count for n in made)
@@ -282,18 +301,27 @@ class Run:
         deadline = started + 600
         while True:
             counts = requests.get(f"http://127.0.0.1:{receiver_port}/", timeout=10).json()
-            healthy = [counts.get(f"/hook-{n}", 0) for n in range(HEALTHY)]
-            if min(healthy) >= count or time.monotonic() > deadline:
+            healthy = [counts.get(path, 0) - before.get(path, 0) for path in paths]
+            if min(healthy) >= expected or time.monotonic() > deadline:
                 break
-            time.sleep(0.5)
+            time.sleep(0.2)
         drained = time.monotonic() - started
         self.figures["burst: s until the 9 answering receivers had all"] = drained
         print(
-            f"  answering receivers got {min(healthy):,}-{max(healthy):,} requests (all {count:,}"
-            f" {'yes' if min(healthy) >= count else 'NO'}) {drained:.1f} s after the burst; the "
-            f"silent one was sent {counts.get('dead', 0)} connections",
+            f"  each answering receiver got {min(healthy):,}-{max(healthy):,} of the run's "
+            f"{expected:,} events (all: {'yes' if min(healthy) >= expected else 'NO'}) "
+            f"{drained:.1f} s after the burst; the silent one was sent "
+            f"{counts.get('dead', 0)} connections",
             flush=True,
         )
+
+    def dispatcher_cost(self, cpu_seconds: float) -> None:
+        """The webhooks worker's CPU per attempt over the run (PostgreSQL's share not counted)."""
+        with psycopg.connect(self.conninfo, autocommit=True) as conn:
+            row = conn.execute("SELECT sum(attempts) FROM webhooks_delivery").fetchone()
+        attempts = int(row[0]) if row and row[0] else 0
+        self.figures["webhooks worker: CPU ms per attempt"] = cpu_seconds * 1000 / max(attempts, 1)
+        print(f"  webhooks worker: {cpu_seconds:.1f} s of CPU for {attempts:,} attempts")
 
 
 def stack_env(database_url: str, redis_url: str) -> dict[str, str]:
@@ -322,6 +350,9 @@ def main() -> int:
     parser.add_argument("--rows", type=int, default=500_000, help="rows of the imported CSV")
     parser.add_argument("--burst", type=int, default=1000, help="PATCH updates in the burst")
     parser.add_argument("--clients", type=int, default=2)
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="runs of each scenario, alternating; medians shown"
+    )
     args = parser.parse_args()
 
     dataset = dataset_path(args.rows)
@@ -345,22 +376,29 @@ def main() -> int:
             url = f"http://127.0.0.1:{port}"
             web = serve(env, port)
             workers = start_workers(env)
+            # The webhooks worker, found by its place among `make run`'s workers.
+            dispatcher = psutil.Process(
+                workers[list(worker_commands(concurrency=2)).index("webhooks worker")].pid
+            )
             try:
                 wait_up(url)
-                results = {}
-                for label in ("no webhooks", "10 webhooks"):
-                    print(f"\n{label}", flush=True)
+                results: dict[str, list[dict[str, float]]] = {LABELS[0]: [], LABELS[1]: []}
+                for n, label in enumerate(LABELS * args.rounds):
+                    print(f"\n{label} (round {n // 2 + 1} of {args.rounds})", flush=True)
                     run = Run(url, port, token, database_url, args.clients)
                     run.reset()
-                    webhook_ids = (
-                        run.subscribe(receiver_port, dead_port) if label != "no webhooks" else []
-                    )
+                    hooked = label == LABELS[1]
+                    webhook_ids = run.subscribe(receiver_port, dead_port) if hooked else []
+                    cpu_before = sum(dispatcher.cpu_times()[:2])
                     ids = run.seed()
                     run.import_under_load(dataset, ids)
+                    # The burst, and the next run, start once the import's search rebuild ends.
+                    seconds_until_search_is_fresh(run.conninfo)
                     after_id = run.burst(ids, args.burst)
                     if webhook_ids:
                         run.check_deliveries(after_id, webhook_ids, args.burst, receiver_port)
-                    results[label] = run.figures
+                        run.dispatcher_cost(sum(dispatcher.cpu_times()[:2]) - cpu_before)
+                    results[label].append(run.figures)
             finally:
                 for process in (*workers, web):
                     stop_process(process)
@@ -371,8 +409,14 @@ def main() -> int:
     return 0
 
 
-def report(results: dict[str, dict[str, float]]) -> None:
-    base, hooks = results["no webhooks"], results["10 webhooks"]
+def medians(runs: list[dict[str, float]]) -> dict[str, float]:
+    return {name: statistics.median(run[name] for run in runs) for name in runs[0]}
+
+
+def report(results: dict[str, list[dict[str, float]]]) -> None:
+    base, hooks = medians(results[LABELS[0]]), medians(results[LABELS[1]])
+    rounds = len(results[LABELS[1]])
+    print(f"\n  Medians of {rounds} runs each:")
     print(f"\n  {'figure':50} {'none':>9} {'10 hooks':>9} {'ratio':>7}")
     for name, value in hooks.items():
         if name in base:

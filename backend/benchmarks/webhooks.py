@@ -332,8 +332,9 @@ def stack_env(database_url: str, redis_url: str) -> dict[str, str]:
         MEDIA_ROOT=str(REPO_DIR / ".data" / "bench-webhooks-media"),
         DATABASE_POOL_SIZE="8",
     )
-    for name in ("WEBHOOK_RETRY_SCHEDULE", "WEBHOOK_TIMEOUT", "WEBHOOK_DISABLE_AFTER_FAILURES"):
-        env.pop(name, None)  # the production defaults
+    for name in list(env):
+        if name.startswith("WEBHOOK_") and name != "WEBHOOK_ALLOW_PRIVATE_TARGETS":
+            env.pop(name)  # the production defaults
     return env
 
 

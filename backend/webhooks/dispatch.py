@@ -22,6 +22,7 @@ the worker dies, its deliveries are due again a minute later, for the next dispa
 
 import functools
 import logging
+import os
 import random
 import time
 from collections import deque
@@ -169,6 +170,38 @@ def bookkeeping() -> Iterator[CursorWrapper]:
         yield cursor
 
 
+class CpuGauge:
+    """How busy the machine's CPUs are with work not this process's (0 to 1), averaged over about
+    a second; from Linux's /proc/stat, so always 0 elsewhere."""
+
+    def __init__(self) -> None:
+        self.level: float | None = None
+        self.last = self.read()
+
+    @staticmethod
+    def read() -> tuple[float, float] | None:
+        """Since boot: (clock ticks of work by others, clock ticks of all CPUs)."""
+        try:
+            with open("/proc/stat") as stat:
+                # user nice system idle iowait irq softirq
+                ticks = [int(value) for value in stat.readline().split()[1:8]]
+            per_second = os.sysconf("SC_CLK_TCK")
+        except (OSError, ValueError):
+            return None
+        own = os.times()
+        busy = sum(ticks) - ticks[3] - ticks[4] - (own.user + own.system) * per_second
+        return busy, sum(ticks)
+
+    def busy(self) -> float:
+        now = self.read()
+        if now is None or self.last is None or now[1] - self.last[1] < 10:
+            return self.level or 0.0
+        sample = max(0.0, (now[0] - self.last[0]) / (now[1] - self.last[1]))
+        self.last = now
+        self.level = sample if self.level is None else self.level + 0.3 * (sample - self.level)
+        return self.level
+
+
 @dataclass
 class Claimed:
     id: int
@@ -219,6 +252,8 @@ class Dispatcher:
         self.finished: list[Finished] = []
         self.pool = guarded_pool(per_host=SENDERS)
         self.schedule: list[float] = settings.WEBHOOK_RETRY_SCHEDULE
+        self.gauge = CpuGauge()
+        self.deferred_since: float | None = None
 
     def run(self) -> int:
         """Send until nothing has been due for LINGER seconds; returns the attempts made."""
@@ -242,7 +277,10 @@ class Dispatcher:
                         # by now: this last look sees its deliveries.
                         if not self.claim():
                             break
-                self.start(threads)
+                if not self.yielding():
+                    self.start(threads)
+                elif not self.sending:
+                    time.sleep(POLL)
                 done, _ = wait(self.sending, timeout=POLL, return_when=FIRST_COMPLETED)
                 for future in done:
                     self.done(self.sending.pop(future), outcome_of(future))
@@ -256,6 +294,19 @@ class Dispatcher:
         self.pool.clear()
         schedule_wake()
         return attempts
+
+    def yielding(self) -> bool:
+        """Whether to hold back new attempts: while other processes keep the CPUs busier than
+        WEBHOOK_YIELD_ABOVE_CPU percent, so that deliveries do not slow the API and imports on
+        a shared machine; but never more than WEBHOOK_MAX_DEFER seconds in a row (then it sends
+        regardless, until the CPUs calm down)."""
+        if self.gauge.busy() * 100 <= settings.WEBHOOK_YIELD_ABOVE_CPU:
+            self.deferred_since = None
+            return False
+        now = time.monotonic()
+        if self.deferred_since is None:
+            self.deferred_since = now
+        return now - self.deferred_since < settings.WEBHOOK_MAX_DEFER
 
     def held(self) -> bool:
         return any(target.queue for target in self.targets.values())
@@ -346,7 +397,8 @@ class Dispatcher:
             by_webhook.setdefault(item.delivery.webhook_id, []).append(item)
         with bookkeeping() as cursor:
             cursor.execute(RECORD_SQL, [list(column) for column in zip(*rows, strict=True)])
-            for webhook_id, items in by_webhook.items():
+            # In the order of their ids, as every dispatcher does: two never deadlock.
+            for webhook_id, items in sorted(by_webhook.items()):
                 self.record_on_webhook(self.targets[webhook_id], items)
         return len(finished)
 

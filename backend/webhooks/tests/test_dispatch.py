@@ -1,9 +1,12 @@
 """The dispatcher under load and failure: many deliveries, a silent receiver, several dispatchers
 at once, and a worker that died holding deliveries. Against the real worker and a real receiver."""
 
+import os
 import socket
 import subprocess
+import sys
 import threading
+import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -64,8 +67,8 @@ def test_a_silent_webhook_does_not_hold_up_the_others(api, worker, receiver, sil
 
 
 def test_dispatchers_running_at_once_send_each_delivery_once(receiver: Receiver):
-    """Three dispatchers (two here, the worker's maybe) share 300 deliveries; none is sent
-    twice, because each claims its own with SKIP LOCKED."""
+    """Two dispatchers here (and the worker's, if a retry of an earlier test wakes it) share 300
+    deliveries; none is sent twice, because each claims its own with SKIP LOCKED."""
     for path in ("/a", "/b", "/c"):
         Webhook.objects.create(url=receiver.url(path), events=["product.updated"])
     # As if a dispatcher were already running: the writes below queue none.
@@ -84,10 +87,10 @@ def test_dispatchers_running_at_once_send_each_delivery_once(receiver: Receiver)
     for thread in threads:
         thread.join(timeout=60)
 
-    requests = receiver.requests()
+    requests = receiver.wait_for(300)
     assert Counter(r.path for r in requests) == {"/a": 100, "/b": 100, "/c": 100}
     assert len({(r.path, r.headers["webhook-id"]) for r in requests}) == 300
-    assert set(Delivery.objects.values_list("status", "attempts")) == {("succeeded", 1)}
+    assert {(d.status, d.attempts) for d in wait_for_deliveries(300)} == {("succeeded", 1)}
     assert not dispatch.broker().exists(dispatch.RUNNING_KEY)
 
 
@@ -117,3 +120,27 @@ def test_deliveries_held_by_a_dead_worker_are_sent_when_a_worker_starts(
 
     assert request.headers["webhook-id"] == "msg_left_behind"
     assert wait_for_deliveries(1)[0].status == "succeeded"
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/stat"), reason="the CPU gauge reads Linux's")
+def test_the_dispatcher_holds_back_while_other_processes_keep_the_cpus_busy(settings):
+    settings.WEBHOOK_YIELD_ABOVE_CPU = 50
+    settings.WEBHOOK_MAX_DEFER = 1
+    dispatcher = dispatch.Dispatcher()
+    spin = f"import time\nwhile time.time() < {time.time() + 3}: pass"
+    spinners = [subprocess.Popen([sys.executable, "-c", spin]) for _ in range(os.cpu_count() or 1)]
+    try:
+        time.sleep(0.8)
+        assert dispatcher.yielding()  # every CPU busy: new attempts wait
+        time.sleep(1.2)
+        assert dispatcher.gauge.busy() > 0.5
+        assert not dispatcher.yielding()  # waited WEBHOOK_MAX_DEFER already: it sends regardless
+    finally:
+        for spinner in spinners:
+            spinner.wait(timeout=10)
+    deadline = time.monotonic() + 10
+    while dispatcher.gauge.busy() * 100 > settings.WEBHOOK_YIELD_ABOVE_CPU:
+        assert time.monotonic() < deadline, dispatcher.gauge.busy()
+        time.sleep(0.2)
+    assert not dispatcher.yielding()
+    assert dispatcher.deferred_since is None  # calm again: the next busy spell may wait anew

@@ -5,13 +5,14 @@ one run of the Celery task `webhooks.dispatch` on the `webhooks` queue, so an im
 delays it. It claims due deliveries in batches (`FOR UPDATE SKIP LOCKED`, so dispatchers on
 several workers share the work), sends them from a pool of threads over kept-alive connections,
 at most `PER_WEBHOOK` at a time to one webhook (one while a silent URL is probed), and writes
-the outcomes in batches. It runs until nothing has been due for a second, then schedules itself
-for the next retry.
+the outcomes in batches. While other processes keep the CPUs busy it starts no new attempt, for
+a while (`Dispatcher.yielding`). It runs until nothing has been due for a second, then schedules
+itself for the next retry.
 
 Why not one task per delivery: a Celery task costs about 2 ms of CPU before it does anything,
 and one delivery through the ORM and requests about 5 ms more. 1,000 updates to 10 webhooks
-made the API twice as slow on 2 CPUs (`make bench-webhooks`). Here a delivery costs about
-0.7 ms of CPU, 0.08 ms of it in PostgreSQL; the request only inserts its rows (one statement)
+made the API twice as slow on 2 CPUs (`make bench-webhooks`). Here a delivery costs 0.7 to
+0.9 ms of CPU, 0.08 ms of it in PostgreSQL; the request only inserts its rows (one statement)
 and, unless a dispatcher is queued or running, queues one.
 
 A claimed delivery's `next_attempt_at` is when the claim lapses (renewed while it is held): if

@@ -228,10 +228,9 @@ class Target:
     in_flight: int = 0
 
     def refresh(self, other: "Target") -> None:
+        """What a user may have changed meanwhile. What this dispatcher learnt of the URL stays:
+        its last attempts may not be written yet."""
         self.url, self.secret, self.enabled = other.url, other.secret, other.enabled
-        self.unreachable_since = other.unreachable_since
-        self.unreachable_until = other.unreachable_until
-        self.last_delivery_at, self.last_error = other.last_delivery_at, other.last_error
 
     def can_send(self) -> bool:
         # While a URL is known to be silent, one attempt at a time probes it.

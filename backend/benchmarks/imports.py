@@ -196,12 +196,13 @@ class Stack:
 
     def __enter__(self) -> "Stack":
         self.web = serve(self.env, self.port)
-        self.worker, *self.others = start_workers(self.env)
+        self.workers = start_workers(self.env)
+        self.worker = self.workers["worker"]
         wait_up(self.url)
         return self
 
     def __exit__(self, *exc: object) -> None:
-        for process in (self.web, self.worker, *self.others):
+        for process in (self.web, *self.workers.values()):
             stop_process(process)
 
     def wait(self, job: dict[str, object]) -> dict[str, object]:

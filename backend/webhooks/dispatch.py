@@ -12,7 +12,7 @@ itself for the next retry.
 Why not one task per delivery: a Celery task costs about 2 ms of CPU before it does anything,
 and one delivery through the ORM and requests about 5 ms more. 1,000 updates to 10 webhooks
 made the API twice as slow on 2 CPUs (`make bench-webhooks`). Here a delivery costs 0.7 to
-0.9 ms of CPU, 0.08 ms of it in PostgreSQL; the request only inserts its rows (one statement)
+1.0 ms of CPU, 0.08 ms of it in PostgreSQL; the request only inserts its rows (one statement)
 and, unless a dispatcher is queued or running, queues one.
 
 A claimed delivery's `next_attempt_at` is when the claim lapses (renewed while it is held): if

@@ -1,19 +1,21 @@
 """The dispatcher: sends pending deliveries, records each attempt, schedules the retries.
 
-Deliveries are rows (`emit_event` writes them in the transaction of the change). A dispatcher is
-one run of the Celery task `webhooks.dispatch` on the `webhooks` queue, so an import never
-delays it. It claims due deliveries in batches (`FOR UPDATE SKIP LOCKED`, so dispatchers on
-several workers share the work), sends them from a pool of threads over kept-alive connections,
-at most `PER_WEBHOOK` at a time to one webhook (one while a silent URL is probed), and writes
-the outcomes in batches. While other processes keep the CPUs busy it starts no new attempt, for
-a while (`Dispatcher.yielding`). It runs until nothing has been due for a second, then schedules
-itself for the next retry.
+Events and deliveries are rows: `emit_event` writes an event in the transaction of the change,
+and a dispatcher makes one delivery of it for each enabled webhook subscribed to its type. A
+dispatcher is one run of the Celery task `webhooks.dispatch` on the `webhooks` queue, so an
+import never delays it. It takes new events and due deliveries in batches (`FOR UPDATE SKIP
+LOCKED`, so dispatchers on several workers share the work), sends from a pool of threads over
+kept-alive connections, at most `PER_WEBHOOK` at a time to one webhook (one while a silent URL
+is probed), and writes the outcomes in batches. While other processes keep the CPUs busy it
+takes and starts nothing new, for a while (`Dispatcher.yielding`). It runs until nothing has
+been due for a second, then schedules itself for the next retry.
 
 Why not one task per delivery: a Celery task costs about 2 ms of CPU before it does anything,
 and one delivery through the ORM and requests about 5 ms more. 1,000 updates to 10 webhooks
 made the API twice as slow on 2 CPUs (`make bench-webhooks`). Here a delivery costs 0.7 to
-1.0 ms of CPU, 0.08 ms of it in PostgreSQL; the request only inserts its rows (one statement)
-and, unless a dispatcher is queued or running, queues one.
+1.0 ms of CPU, 0.08 ms of it in PostgreSQL; the request only inserts its event (one row, whatever
+the number of webhooks), and a thread of its process then queues a dispatcher unless one is
+queued or running (`wake`).
 
 A claimed delivery's `next_attempt_at` is when the claim lapses (renewed while it is held): if
 the worker dies, its deliveries are due again a minute later, for the next dispatcher to send
@@ -21,10 +23,12 @@ the worker dies, its deliveries are due again a minute later, for the next dispa
 `webhook-id`, which Standard Webhooks receivers use to drop duplicates.
 """
 
+import atexit
 import functools
 import logging
 import os
 import random
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -51,6 +55,7 @@ logger = logging.getLogger(__name__)
 SENDERS = 16  # requests in flight at once, over all webhooks
 PER_WEBHOOK = 4  # requests in flight at once to one webhook
 CLAIM_BATCH = 200
+FAN_OUT_BATCH = 1000  # events made into deliveries at once
 LEASE = 60.0  # seconds a claim lasts; renewed every third of it while held
 POLL = 0.2  # seconds between looks for newly due deliveries
 # Seconds a dispatcher waits for more before it ends: under a steady trickle of writes, one
@@ -66,6 +71,25 @@ WAKE_KEY = "webhooks:dispatcher:wake"
 # whose ETA lies beyond it is handed to a second worker while the first still holds it.
 MAX_COUNTDOWN = 3600.0
 
+# New events become deliveries: one for each enabled webhook subscribed to the type, if the
+# webhook existed when the event happened.
+FAN_OUT_SQL = """
+    WITH new AS (
+        SELECT id, type, created_at FROM webhooks_event
+        WHERE NOT fanned_out ORDER BY id LIMIT %(limit)s
+        FOR UPDATE SKIP LOCKED
+    ), marked AS (
+        UPDATE webhooks_event AS e SET fanned_out = true FROM new WHERE e.id = new.id
+    )
+    INSERT INTO webhooks_delivery (
+        webhook_id, event_id, status, attempts, error, response_excerpt, created_at, updated_at,
+        next_attempt_at
+    )
+    SELECT w.id, new.id, 'pending', 0, '', '', new.created_at, now(), now()
+    FROM new JOIN webhooks_webhook AS w ON w.enabled
+        AND w.events @> ARRAY[new.type]::varchar(40)[] AND w.created_at <= new.created_at
+    ORDER BY new.id, w.id
+"""
 CLAIM_SQL = """
     WITH due AS (
         SELECT id FROM webhooks_delivery
@@ -76,8 +100,8 @@ CLAIM_SQL = """
     )
     UPDATE webhooks_delivery AS d
     SET next_attempt_at = now() + make_interval(secs => %(lease)s)
-    FROM due WHERE d.id = due.id
-    RETURNING d.id, d.webhook_id, d.message_id, d.body, d.attempts
+    FROM due, webhooks_event AS e WHERE d.id = due.id AND e.id = d.event_id
+    RETURNING d.id, d.webhook_id, e.message_id, e.body, d.attempts
 """
 TARGETS_SQL = """
     SELECT id, url, secret, enabled, unreachable_since, unreachable_until, last_delivery_at,
@@ -105,7 +129,12 @@ RECORD_SQL = """
     )
     WHERE d.id = v.id
 """
-NEXT_DUE_SQL = "SELECT min(next_attempt_at) FROM webhooks_delivery WHERE status = 'pending'"
+NEXT_DUE_SQL = """
+    SELECT least(
+        (SELECT min(next_attempt_at) FROM webhooks_delivery WHERE status = 'pending'),
+        (SELECT min(created_at) FROM webhooks_event WHERE NOT fanned_out)
+    )
+"""
 
 
 @functools.cache
@@ -115,9 +144,9 @@ def broker() -> redis.Redis:
     )
 
 
-def wake() -> None:
-    """Make sure a dispatcher comes (after a write with deliveries commits): queues one unless
-    one is queued or running. With the broker down, the deliveries wait for the next one."""
+def wake_now() -> None:
+    """Make sure a dispatcher comes (after a write with events commits): queues one unless one
+    is queued or running. With the broker down, the events wait for the next one."""
     try:
         if not broker().set(RUNNING_KEY, 1, nx=True, ex=RUNNING_TTL):
             return
@@ -125,6 +154,51 @@ def wake() -> None:
     except (redis.RedisError, BrokerError, OSError) as exc:
         logger.warning("could not queue the webhook dispatcher: %s", exc)
         release()
+
+
+class Waker:
+    """`wake_now` from a thread of its own, so that a request does not wait for Redis. Writes
+    that commit while it is at it share its next call (made after their commits, as `wake_now`
+    requires): at most one every `PAUSE` seconds."""
+
+    PAUSE = 0.05
+
+    def __init__(self) -> None:
+        self.reset()
+        # A fork copies no thread (and perhaps a held lock): a child starts afresh.
+        os.register_at_fork(after_in_child=self.reset)
+        atexit.register(self.flush)
+
+    def reset(self) -> None:
+        self.wanted = threading.Event()
+        self.calling = threading.Lock()
+        self.starting = threading.Lock()
+        self.started = False
+
+    def __call__(self) -> None:
+        if not self.started:
+            with self.starting:
+                if not self.started:
+                    threading.Thread(target=self.loop, name="webhooks-waker", daemon=True).start()
+                    self.started = True
+        self.wanted.set()
+
+    def loop(self) -> None:
+        while True:
+            self.wanted.wait()
+            self.flush()
+            time.sleep(self.PAUSE)
+
+    def flush(self) -> None:
+        """The wake wanted, if any, now (also at exit, which would cut the thread short)."""
+        with self.calling:
+            if self.wanted.is_set():
+                self.wanted.clear()
+                wake_now()
+
+
+# What a write calls once it commits.
+wake = Waker()
 
 
 def release() -> None:
@@ -262,8 +336,9 @@ class Dispatcher:
         with ThreadPoolExecutor(SENDERS, thread_name_prefix="webhook") as threads:
             while True:
                 now = time.monotonic()
+                yielding = self.yielding()
                 idle = not self.sending and not self.held()
-                if idle or now - last_claim >= POLL:
+                if not yielding and (idle or now - last_claim >= POLL):
                     last_claim = now
                     if self.claim():
                         last_work = now
@@ -274,10 +349,10 @@ class Dispatcher:
                             continue
                         release()
                         # A write that found the key set before it was deleted has committed
-                        # by now: this last look sees its deliveries.
+                        # by now: this last look sees its events.
                         if not self.claim():
                             break
-                if not self.yielding():
+                if not yielding:
                     self.start(threads)
                 elif not self.sending:
                     time.sleep(POLL)
@@ -296,7 +371,7 @@ class Dispatcher:
         return attempts
 
     def yielding(self) -> bool:
-        """Whether to hold back new attempts: while other processes keep the CPUs busier than
+        """Whether to take and start nothing new: while other processes keep the CPUs busier than
         WEBHOOK_YIELD_ABOVE_CPU percent, so that deliveries do not slow the API and imports on
         a shared machine; but never more than WEBHOOK_MAX_DEFER seconds in a row (then it sends
         regardless, until the CPUs calm down)."""
@@ -312,8 +387,10 @@ class Dispatcher:
         return any(target.queue for target in self.targets.values())
 
     def claim(self) -> int:
+        """Make deliveries of new events, then take the due ones (of webhooks with none in hand)."""
         busy = [target.id for target in self.targets.values() if target.queue]
         with bookkeeping() as cursor:
+            cursor.execute(FAN_OUT_SQL, {"limit": FAN_OUT_BATCH})
             cursor.execute(CLAIM_SQL, {"busy": busy, "limit": CLAIM_BATCH, "lease": LEASE})
             claimed = [Claimed(*row) for row in cursor.fetchall()]
             if not claimed:

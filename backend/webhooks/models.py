@@ -1,4 +1,5 @@
-"""A Webhook (a receiver and the events it wants) and a Delivery (one event to one webhook)."""
+"""A Webhook (a receiver and the events it wants), an Event (a change to report) and a Delivery
+(one event to one webhook)."""
 
 import base64
 import secrets
@@ -7,7 +8,7 @@ from django.contrib.postgres.fields import ArrayField
 from django.db import models
 
 
-class Event(models.TextChoices):
+class EventType(models.TextChoices):
     PRODUCT_CREATED = "product.created"
     PRODUCT_UPDATED = "product.updated"
     PRODUCT_DELETED = "product.deleted"
@@ -23,7 +24,7 @@ def new_secret() -> str:
 
 class Webhook(models.Model):
     url = models.URLField(max_length=2048)
-    events = ArrayField(models.CharField(max_length=40, choices=Event.choices))
+    events = ArrayField(models.CharField(max_length=40, choices=EventType.choices))
     enabled = models.BooleanField(default=True)
     description = models.CharField(max_length=255, blank=True, default="")
     secret = models.CharField(max_length=100, default=new_secret)
@@ -50,6 +51,29 @@ class Webhook(models.Model):
         return self.url
 
 
+class Event(models.Model):
+    """A change to report, written in the transaction of the change; the dispatcher then makes
+    one Delivery of it for each enabled webhook subscribed to its type."""
+
+    type = models.CharField(max_length=40, choices=EventType.choices)
+    # The `webhook-id` header: the same to every webhook, on every attempt and on a redelivery.
+    message_id = models.CharField(max_length=40)
+    # The exact JSON body sent, kept as text so every attempt signs and sends the same bytes.
+    body = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    # Whether the dispatcher has made its deliveries.
+    fanned_out = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [
+            models.Index(fields=["id"], name="event_new_idx", condition=models.Q(fanned_out=False))
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.message_id}"
+
+
 class Delivery(models.Model):
     """One event to one webhook, through all its attempts; the fields describe the last attempt."""
 
@@ -59,11 +83,7 @@ class Delivery(models.Model):
         FAILED = "failed"
 
     webhook = models.ForeignKey(Webhook, on_delete=models.CASCADE, related_name="deliveries")
-    event_type = models.CharField(max_length=40, choices=Event.choices)
-    # The `webhook-id` header: the same on every attempt and on a redelivery.
-    message_id = models.CharField(max_length=40)
-    # The exact JSON body sent, kept as text so every attempt signs and sends the same bytes.
-    body = models.TextField()
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="deliveries")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     attempts = models.PositiveSmallIntegerField(default=0)
     status_code = models.PositiveSmallIntegerField(null=True, blank=True)
@@ -90,4 +110,4 @@ class Delivery(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.event_type} {self.message_id} -> webhook {self.webhook_id}: {self.status}"
+        return f"event {self.event_id} -> webhook {self.webhook_id}: {self.status}"

@@ -4,9 +4,9 @@ from typing import Any
 from rest_framework import serializers
 
 from .guard import check_url
-from .models import Delivery, Event, Webhook
+from .models import Delivery, EventType, Webhook
 
-EVENT_NAMES = ", ".join(Event.values)
+EVENT_NAMES = ", ".join(EventType.values)
 # What the service records about a webhook: shown, never written by clients.
 STATUS_FIELDS = [
     "created_at",
@@ -26,7 +26,7 @@ class WebhookSerializer(serializers.ModelSerializer[Webhook]):
     url = serializers.CharField(max_length=2048)
     events = serializers.ListField(
         child=serializers.ChoiceField(
-            choices=Event.choices,
+            choices=EventType.choices,
             error_messages={"invalid_choice": f'"{{input}}" is not an event; use {EVENT_NAMES}.'},
         ),
         allow_empty=False,
@@ -66,7 +66,8 @@ class WebhookTestResultSerializer(serializers.Serializer[dict[str, Any]]):
 
 
 class DeliverySerializer(serializers.ModelSerializer[Delivery]):
-    event = serializers.CharField(source="event_type")
+    event = serializers.CharField(source="event.type")
+    message_id = serializers.CharField(source="event.message_id")
     payload = serializers.SerializerMethodField()
 
     class Meta:
@@ -91,4 +92,4 @@ class DeliverySerializer(serializers.ModelSerializer[Delivery]):
         read_only_fields = fields
 
     def get_payload(self, delivery: Delivery) -> Any:
-        return json.loads(delivery.body)
+        return json.loads(delivery.event.body)

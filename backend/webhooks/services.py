@@ -1,8 +1,8 @@
 """Webhook writes, events, redelivery and the test button.
 
 `emit_event` is the one entry point for the other apps: call it inside the transaction of the
-write it reports. Its Delivery rows belong to that transaction; the dispatcher (`dispatch.py`)
-sends them once it commits.
+write it reports. Its Event row belongs to that transaction; once it commits, the dispatcher
+(`dispatch.py`) makes a delivery of it for each subscribed webhook and sends them.
 """
 
 import json
@@ -17,21 +17,19 @@ from rest_framework.exceptions import APIException
 
 from . import dispatch, sender
 from .guard import guarded_pool
-from .models import Delivery, Event, Webhook, new_secret
+from .models import Delivery, EventType, Webhook, new_secret
 from .signing import new_message_id
 
 TEST_EVENT = "webhook.test"
 TEST_TIMEOUT = 5.0
 
-# One row per enabled webhook subscribed to the event.
-NEW_DELIVERIES_SQL = """
-    INSERT INTO webhooks_delivery (
-        webhook_id, event_type, message_id, body, status, attempts, error, response_excerpt,
-        created_at, updated_at, next_attempt_at
+# The event, if an enabled webhook is subscribed to its type.
+NEW_EVENT_SQL = """
+    INSERT INTO webhooks_event (type, message_id, body, created_at, fanned_out)
+    SELECT %(type)s, %(message_id)s, %(body)s, now(), false
+    WHERE EXISTS (
+        SELECT FROM webhooks_webhook WHERE enabled AND events @> ARRAY[%(type)s]::varchar(40)[]
     )
-    SELECT id, %s, %s, %s, 'pending', 0, '', '', now(), now(), now()
-    FROM webhooks_webhook WHERE enabled AND events @> ARRAY[%s]::varchar(40)[]
-    ORDER BY id
 """
 
 
@@ -67,14 +65,14 @@ def rotate_secret(*, webhook: Webhook) -> Webhook:
     return webhook
 
 
-def emit_event(*, event_type: str, data: Mapping[str, Any]) -> int:
-    """Record `event_type` for every enabled webhook subscribed to it; returns how many.
+def emit_event(*, event_type: str, data: Mapping[str, Any]) -> bool:
+    """Record an event for the webhooks subscribed to `event_type`; whether there are any.
 
-    One pending Delivery row per webhook, written in the caller's transaction by one statement
-    (so a rolled-back write sends nothing, and a committed one always has its deliveries), and
-    the dispatcher woken when it commits.
+    One row, written in the caller's transaction (so a rolled-back write sends nothing, and a
+    committed one is always sent), and the dispatcher woken when it commits. The request pays
+    for one row whatever the number of webhooks: the dispatcher makes their deliveries.
     """
-    if event_type not in Event.values:
+    if event_type not in EventType.values:
         raise ValueError(f"unknown event type {event_type!r}")
     body = json.dumps(
         {"type": event_type, "timestamp": timezone.now().isoformat(), "data": data},
@@ -82,25 +80,24 @@ def emit_event(*, event_type: str, data: Mapping[str, Any]) -> int:
         separators=(",", ":"),
     )
     with connection.cursor() as cursor:
-        cursor.execute(NEW_DELIVERIES_SQL, [event_type, new_message_id(), body, event_type])
-        count: int = cursor.rowcount
-    if count:
+        cursor.execute(
+            NEW_EVENT_SQL, {"type": event_type, "message_id": new_message_id(), "body": body}
+        )
+        recorded: bool = cursor.rowcount > 0
+    if recorded:
         transaction.on_commit(dispatch.wake)
-    return count
+    return recorded
 
 
 def redeliver(*, delivery: Delivery) -> Delivery:
-    """Send a finished delivery again, as a new delivery with the same body and webhook-id."""
+    """Send a finished delivery again: a new delivery of the same event (the same body and
+    webhook-id)."""
     if delivery.status == Delivery.Status.PENDING:
         raise Conflict("This delivery is still pending: it will be attempted again by itself.")
     if not delivery.webhook.enabled:
         raise Conflict("The webhook is disabled: enable it, then redeliver.")
     again = Delivery.objects.create(
-        webhook=delivery.webhook,
-        event_type=delivery.event_type,
-        message_id=delivery.message_id,
-        body=delivery.body,
-        next_attempt_at=timezone.now(),
+        webhook=delivery.webhook, event=delivery.event, next_attempt_at=timezone.now()
     )
     transaction.on_commit(dispatch.wake)
     return again

@@ -57,7 +57,7 @@ class WebhookViewSet(viewsets.ModelViewSet[Webhook]):
     @action(detail=True, methods=["get"])
     def deliveries(self, request: Request, pk: str | None = None) -> Response:
         """The delivery log, newest first: one row per event, with its last attempt."""
-        queryset = Delivery.objects.filter(webhook=self.get_object())
+        queryset = Delivery.objects.filter(webhook=self.get_object()).select_related("event")
         page = self.paginate_queryset(queryset)  # type: ignore[arg-type]
         assert page is not None
         return self.get_paginated_response(DeliverySerializer(page, many=True).data)  # type: ignore[arg-type]
@@ -71,6 +71,8 @@ class WebhookViewSet(viewsets.ModelViewSet[Webhook]):
     )
     def redeliver(self, request: Request, pk: str | None = None, delivery_id: str = "") -> Response:
         """Send a finished delivery again: a new delivery, same body and webhook-id."""
-        delivery = get_object_or_404(Delivery, pk=delivery_id, webhook=self.get_object())
+        delivery = get_object_or_404(
+            Delivery.objects.select_related("event"), pk=delivery_id, webhook=self.get_object()
+        )
         again = services.redeliver(delivery=delivery)
         return Response(DeliverySerializer(again).data, status=status.HTTP_202_ACCEPTED)

@@ -106,6 +106,7 @@ def wait_for_deliveries(count: int, timeout: float = 30, **filters: Any) -> list
     while True:
         done = list(
             Delivery.objects.filter(**filters)
+            .select_related("event")
             .exclude(status=Delivery.Status.PENDING)
             .order_by("id")
         )

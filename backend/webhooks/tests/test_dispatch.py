@@ -1,6 +1,7 @@
 """The dispatcher under load and failure: many deliveries, a silent receiver, several dispatchers
 at once, and a worker that died holding deliveries. Against the real worker and a real receiver."""
 
+import json
 import os
 import socket
 import subprocess
@@ -17,7 +18,7 @@ from django.utils import timezone
 
 from devstack.services import stop_process, worker_command
 from webhooks import dispatch
-from webhooks.models import Delivery, Webhook
+from webhooks.models import Delivery, Event, Webhook
 from webhooks.services import emit_event
 
 from .conftest import Receiver, wait_for_deliveries
@@ -76,6 +77,7 @@ def test_dispatchers_running_at_once_send_each_delivery_once(receiver: Receiver)
     with transaction.atomic():
         for n in range(100):
             emit_event(event_type="product.updated", data={"n": n})
+    dispatch.wake.flush()  # its wake, which finds the key set, before the dispatchers end
 
     def run() -> None:
         dispatch.Dispatcher().run()
@@ -94,19 +96,62 @@ def test_dispatchers_running_at_once_send_each_delivery_once(receiver: Receiver)
     assert not dispatch.broker().exists(dispatch.RUNNING_KEY)
 
 
+def test_a_webhook_gets_the_events_of_changes_made_after_it_was_created(receiver: Receiver):
+    Webhook.objects.create(url=receiver.url("/old"), events=["product.updated"])
+    dispatch.broker().set(dispatch.RUNNING_KEY, 1, ex=60)  # events wait for the run below
+    with transaction.atomic():
+        emit_event(event_type="product.updated", data={"n": 1})
+    Webhook.objects.create(url=receiver.url("/new"), events=["product.updated"])
+    with transaction.atomic():
+        emit_event(event_type="product.updated", data={"n": 2})
+    dispatch.wake.flush()
+
+    dispatch.Dispatcher().run()
+
+    sent = sorted((r.path, json.loads(r.body)["data"]["n"]) for r in receiver.wait_for(3))
+    assert sent == [("/new", 2), ("/old", 1), ("/old", 2)]
+    assert not Event.objects.filter(fanned_out=False).exists()
+    assert Event.objects.count() == 2
+
+
+def test_a_write_in_a_process_that_ends_at_once_still_wakes_a_dispatcher(
+    worker, receiver, subprocess_env
+):
+    """The wake runs in a thread after the commit; a process that exits first makes it then."""
+    Webhook.objects.create(url=receiver.url(), events=["import.completed"])
+    script = (
+        "import django; django.setup()\n"
+        "from django.db import transaction\n"
+        "from webhooks.services import emit_event\n"
+        "with transaction.atomic():\n"
+        "    emit_event(event_type='import.completed', data={'id': 7})\n"
+    )
+    subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=Path(__file__).resolve().parents[2],
+        env=subprocess_env,
+        check=True,
+        timeout=60,
+    )
+
+    [request] = receiver.wait_for(1, timeout=30)
+    assert json.loads(request.body)["data"] == {"id": 7}
+
+
 def test_deliveries_held_by_a_dead_worker_are_sent_when_a_worker_starts(
     worker, receiver, subprocess_env
 ):
     webhook = Webhook.objects.create(url=receiver.url(), events=["product.created"])
-    # What a dispatcher that died leaves behind: a pending delivery whose hold has lapsed, and
-    # no dispatcher queued to send it.
-    Delivery.objects.create(
-        webhook=webhook,
-        event_type="product.created",
+    # What a dispatcher that died leaves behind: a pending delivery whose hold has lapsed, an
+    # event not yet made into deliveries, and no dispatcher queued to send them.
+    left = Event.objects.create(
+        type="product.created",
         message_id="msg_left_behind",
         body='{"type":"product.created","timestamp":"2026-01-01T00:00:00Z","data":{}}',
-        next_attempt_at=timezone.now(),
+        fanned_out=True,
     )
+    Delivery.objects.create(webhook=webhook, event=left, next_attempt_at=timezone.now())
+    Event.objects.create(type="product.created", message_id="msg_new", body="{}")
 
     process = subprocess.Popen(
         worker_command(concurrency=1, log_level="WARNING", queues="webhooks"),
@@ -114,12 +159,12 @@ def test_deliveries_held_by_a_dead_worker_are_sent_when_a_worker_starts(
         env=subprocess_env,
     )
     try:
-        [request] = receiver.wait_for(1, timeout=60)
+        requests = receiver.wait_for(2, timeout=60)
     finally:
         stop_process(process)
 
-    assert request.headers["webhook-id"] == "msg_left_behind"
-    assert wait_for_deliveries(1)[0].status == "succeeded"
+    assert sorted(r.headers["webhook-id"] for r in requests) == ["msg_left_behind", "msg_new"]
+    assert {d.status for d in wait_for_deliveries(2)} == {"succeeded"}
 
 
 @pytest.mark.skipif(not os.path.exists("/proc/stat"), reason="the CPU gauge reads Linux's")

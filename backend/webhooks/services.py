@@ -26,7 +26,7 @@ TEST_TIMEOUT = 5.0
 # The event, if an enabled webhook is subscribed to its type.
 NEW_EVENT_SQL = """
     INSERT INTO webhooks_event (type, message_id, body, created_at, fanned_out)
-    SELECT %(type)s, %(message_id)s, %(body)s, now(), false
+    SELECT %(type)s, %(message_id)s, %(body)s, %(created_at)s, false
     WHERE EXISTS (
         SELECT FROM webhooks_webhook WHERE enabled AND events @> ARRAY[%(type)s]::varchar(40)[]
     )
@@ -74,14 +74,18 @@ def emit_event(*, event_type: str, data: Mapping[str, Any]) -> bool:
     """
     if event_type not in EventType.values:
         raise ValueError(f"unknown event type {event_type!r}")
+    # The payload's timestamp, on the clock of the webhooks' creation times (not the start of
+    # the transaction, which may be an import's): a webhook gets the events after its creation.
+    now = timezone.now()
     body = json.dumps(
-        {"type": event_type, "timestamp": timezone.now().isoformat(), "data": data},
+        {"type": event_type, "timestamp": now.isoformat(), "data": data},
         cls=DjangoJSONEncoder,
         separators=(",", ":"),
     )
     with connection.cursor() as cursor:
         cursor.execute(
-            NEW_EVENT_SQL, {"type": event_type, "message_id": new_message_id(), "body": body}
+            NEW_EVENT_SQL,
+            {"type": event_type, "message_id": new_message_id(), "body": body, "created_at": now},
         )
         recorded: bool = cursor.rowcount > 0
     if recorded:

@@ -39,6 +39,7 @@ def pytest_load_initial_conftests(
     os.environ.setdefault("WEBHOOK_DISABLE_AFTER_FAILURES", "3")
     # The test session keeps the CPUs busy; its deliveries must not wait for them to calm down.
     os.environ.setdefault("WEBHOOK_YIELD_ABOVE_CPU", "100")
+    os.environ.setdefault("WEBHOOK_YIELD_ABOVE_EVENTS", "0")
     if not os.environ.get("DATABASE_URL"):
         postgres = EmbeddedPostgres(
             session_dir / "postgres",

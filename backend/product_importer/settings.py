@@ -211,8 +211,10 @@ WEBHOOK_RETRY_SCHEDULE = [
 # A webhook is disabled after this many deliveries in a row failed all their attempts.
 WEBHOOK_DISABLE_AFTER_FAILURES = env_int("WEBHOOK_DISABLE_AFTER_FAILURES", 5)
 # Deliveries wait while other processes keep the machine's CPUs busier than this percentage
-# (100: never), for at most WEBHOOK_MAX_DEFER seconds in a row.
+# (100: never), or while writes record more events a second than WEBHOOK_YIELD_ABOVE_EVENTS (a
+# burst; 0: never), for at most WEBHOOK_MAX_DEFER seconds in a row.
 WEBHOOK_YIELD_ABOVE_CPU = env_int("WEBHOOK_YIELD_ABOVE_CPU", 50)
+WEBHOOK_YIELD_ABOVE_EVENTS = env_int("WEBHOOK_YIELD_ABOVE_EVENTS", 20)
 WEBHOOK_MAX_DEFER = float(env_str("WEBHOOK_MAX_DEFER", "30"))
 
 SPECTACULAR_SETTINGS = {

@@ -129,6 +129,7 @@ RECORD_SQL = """
     )
     WHERE d.id = v.id
 """
+LAST_EVENT_SQL = "SELECT coalesce(max(id), 0) FROM webhooks_event"
 NEXT_DUE_SQL = """
     SELECT least(
         (SELECT min(next_attempt_at) FROM webhooks_delivery WHERE status = 'pending'),
@@ -277,6 +278,28 @@ class CpuGauge:
         return self.level
 
 
+class EventRate:
+    """How many events a second the writes record, averaged over about a second."""
+
+    def __init__(self) -> None:
+        self.level = 0.0
+        self.last: tuple[float, int] | None = None  # (when, the last event's id)
+
+    def rate(self) -> float:
+        now = time.monotonic()
+        if self.last is not None and now - self.last[0] < POLL:
+            return self.level
+        with connection.cursor() as cursor:
+            cursor.execute(LAST_EVENT_SQL)
+            row = cursor.fetchone()
+        last_id = int(row[0]) if row else 0
+        if self.last is not None:
+            sample = (last_id - self.last[1]) / (now - self.last[0])
+            self.level += 0.3 * (sample - self.level)
+        self.last = (now, last_id)
+        return self.level
+
+
 @dataclass
 class Claimed:
     id: int
@@ -327,6 +350,7 @@ class Dispatcher:
         self.pool = guarded_pool(per_host=SENDERS)
         self.schedule: list[float] = settings.WEBHOOK_RETRY_SCHEDULE
         self.gauge = CpuGauge()
+        self.events = EventRate()
         self.deferred_since: float | None = None
 
     def run(self) -> int:
@@ -371,17 +395,25 @@ class Dispatcher:
         return attempts
 
     def yielding(self) -> bool:
-        """Whether to take and start nothing new: while other processes keep the CPUs busier than
-        WEBHOOK_YIELD_ABOVE_CPU percent, so that deliveries do not slow the API and imports on
-        a shared machine; but never more than WEBHOOK_MAX_DEFER seconds in a row (then it sends
-        regardless, until the CPUs calm down)."""
-        if self.gauge.busy() * 100 <= settings.WEBHOOK_YIELD_ABOVE_CPU:
+        """Whether to take and start nothing new: while the machine is crowded, so that
+        deliveries do not slow the API and imports; but never more than WEBHOOK_MAX_DEFER
+        seconds in a row (then it sends regardless, until the crowd is gone)."""
+        if not self.crowded():
             self.deferred_since = None
             return False
         now = time.monotonic()
         if self.deferred_since is None:
             self.deferred_since = now
         return now - self.deferred_since < settings.WEBHOOK_MAX_DEFER
+
+    def crowded(self) -> bool:
+        """Whether other processes keep the CPUs busier than WEBHOOK_YIELD_ABOVE_CPU percent,
+        or writes record more than WEBHOOK_YIELD_ABOVE_EVENTS events a second: a burst of API
+        writes need not fill the CPUs (it may wait on the disk), and is slowed all the same."""
+        if self.gauge.busy() * 100 > settings.WEBHOOK_YIELD_ABOVE_CPU:
+            return True
+        limit = settings.WEBHOOK_YIELD_ABOVE_EVENTS
+        return limit > 0 and self.events.rate() > limit
 
     def held(self) -> bool:
         return any(target.queue for target in self.targets.values())

@@ -122,7 +122,9 @@ def test_a_write_in_a_process_that_ends_at_once_still_wakes_a_dispatcher(
     script = (
         "import django; django.setup()\n"
         "from django.db import transaction\n"
+        "from webhooks import dispatch\n"
         "from webhooks.services import emit_event\n"
+        "dispatch.wake.started = True  # as if its thread were too slow: only the exit wakes\n"
         "with transaction.atomic():\n"
         "    emit_event(event_type='import.completed', data={'id': 7})\n"
     )
@@ -189,3 +191,31 @@ def test_the_dispatcher_holds_back_while_other_processes_keep_the_cpus_busy(sett
         time.sleep(0.2)
     assert not dispatcher.yielding()
     assert dispatcher.deferred_since is None  # calm again: the next busy spell may wait anew
+
+
+def test_the_dispatcher_holds_back_during_a_burst_of_writes(settings, receiver: Receiver):
+    """A burst of writes may leave the CPUs half idle, waiting on the disk; the events' rate
+    tells it all the same."""
+    settings.WEBHOOK_YIELD_ABOVE_EVENTS = 20
+    Webhook.objects.create(url=receiver.url(), events=["product.updated"])
+    dispatch.broker().set(dispatch.RUNNING_KEY, 1, ex=60)  # the writes below queue no dispatcher
+    dispatcher = dispatch.Dispatcher()
+    assert not dispatcher.yielding()
+
+    written, started = 0, time.monotonic()
+    while time.monotonic() - started < 1.5:  # a burst: each write its own transaction
+        with transaction.atomic():
+            emit_event(event_type="product.updated", data={"n": written})
+        written += 1
+        dispatcher.yielding()  # as its loop asks
+    assert written / 1.5 > 40, written  # the burst was one
+    assert dispatcher.events.rate() > 20
+    assert dispatcher.yielding()
+
+    deadline = time.monotonic() + 10
+    while dispatcher.yielding():  # the writes have stopped
+        assert time.monotonic() < deadline, dispatcher.events.rate()
+        time.sleep(0.1)
+    assert dispatcher.deferred_since is None
+    dispatch.wake.flush()
+    dispatch.release()

@@ -174,8 +174,17 @@ class Run:
     """One scenario against the running stack; `figures` and `latencies` (ms per request, by
     kind) collect what it measured."""
 
-    def __init__(self, url: str, port: int, token: str, database_url: str, clients: int) -> None:
+    def __init__(
+        self,
+        url: str,
+        port: int,
+        token: str,
+        database_url: str,
+        clients: int,
+        worker: psutil.Process | None = None,
+    ) -> None:
         self.url, self.port, self.token, self.clients = url, port, token, clients
+        self.worker = worker  # the webhooks worker, whose CPU it measures
         self.conninfo = database_url.replace("postgres://", "postgresql://")
         self.session = requests.Session()
         self.session.headers["Authorization"] = f"Token {token}"
@@ -216,7 +225,12 @@ class Run:
             ids.append(response.json()["id"])
         return ids
 
+    def worker_cpu(self) -> float:
+        """CPU seconds the webhooks worker has used so far."""
+        return sum(self.worker.cpu_times()[:2]) if self.worker else 0.0
+
     def import_under_load(self, dataset: Path, ids: list[int]) -> None:
+        cpu = self.worker_cpu()
         stop_file = str(REPO_DIR / ".data" / f"bench-webhooks-stop-{os.getpid()}")
         Path(stop_file).unlink(missing_ok=True)
         with ProcessPoolExecutor(self.clients) as pool:
@@ -250,6 +264,7 @@ class Run:
         self.figures["import: attempts sent meanwhile"] = self.attempts_between(
             job["started_at"], job["finished_at"]
         )
+        self.figures["import: webhooks worker CPU s meanwhile"] = self.worker_cpu() - cpu
         for method in ("GET", "PATCH"):
             values = [ms for kind, ms in latencies if kind == method]
             self.latencies[f"during import: {method}"] = values
@@ -268,6 +283,7 @@ class Run:
             row = conn.execute(UNSENT_EVENTS_SQL).fetchone()
             self.figures["burst: events not yet sent at its start"] = int(row[0]) if row else 0
         share = [count // self.clients + (k < count % self.clients) for k in range(self.clients)]
+        cpu = self.worker_cpu()
         started, started_at = time.perf_counter(), datetime.now(UTC).isoformat()
         with ProcessPoolExecutor(self.clients) as pool:
             futures = [
@@ -279,9 +295,14 @@ class Run:
         self.figures["burst: attempts sent meanwhile"] = self.attempts_between(
             started_at, datetime.now(UTC).isoformat()
         )
+        self.figures["burst: webhooks worker CPU s meanwhile"] = self.worker_cpu() - cpu
         self.latencies["burst: PATCH"] = latencies
         self.figures["burst s"] = seconds
-        print(f"  burst of {count:,} updates: {seconds:.1f} s", flush=True)
+        print(
+            f"  burst of {count:,} updates: {seconds:.1f} s; PATCH p50 "
+            f"{percentile(latencies, 50):.1f} ms, p95 {p95(latencies):.1f} ms",
+            flush=True,
+        )
         return before
 
     def attempts_between(self, start: str, end: str) -> int:
@@ -420,11 +441,11 @@ def main() -> int:
                 results: dict[str, list[Run]] = {LABELS[0]: [], LABELS[1]: []}
                 for n, label in enumerate(LABELS * args.rounds):
                     print(f"\n{label} (round {n // 2 + 1} of {args.rounds})", flush=True)
-                    run = Run(url, port, token, database_url, args.clients)
+                    run = Run(url, port, token, database_url, args.clients, dispatcher)
                     run.reset()
                     hooked = label == LABELS[1]
                     webhook_ids = run.subscribe(receiver_port, dead_port) if hooked else []
-                    cpu_before = sum(dispatcher.cpu_times()[:2])
+                    cpu_before = run.worker_cpu()
                     ids = run.seed()
                     run.import_under_load(dataset, ids)
                     # The burst, and the next run, start once the import's search rebuild ends.
@@ -432,7 +453,7 @@ def main() -> int:
                     after_id = run.burst(ids, args.burst)
                     if webhook_ids:
                         run.check_deliveries(after_id, webhook_ids, args.burst, receiver_port)
-                        run.dispatcher_cost(sum(dispatcher.cpu_times()[:2]) - cpu_before)
+                        run.dispatcher_cost(run.worker_cpu() - cpu_before)
                     results[label].append(run)
                 if args.rounds:
                     report(results)

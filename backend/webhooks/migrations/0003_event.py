@@ -3,6 +3,14 @@
 import django.db.models.deletion
 from django.db import migrations, models
 
+EVENT_TYPES = [
+    ("product.created", "Product Created"),
+    ("product.updated", "Product Updated"),
+    ("product.deleted", "Product Deleted"),
+    ("import.completed", "Import Completed"),
+    ("import.failed", "Import Failed"),
+    ("products.bulk_deleted", "Products Bulk Deleted"),
+]
 # One event per webhook-id of the existing deliveries (a redelivery shares its original's).
 EVENTS_OF_DELIVERIES = """
     INSERT INTO webhooks_event (type, message_id, body, created_at, fanned_out)
@@ -39,14 +47,7 @@ class Migration(migrations.Migration):
                 (
                     "type",
                     models.CharField(
-                        choices=[
-                            ("product.created", "Product Created"),
-                            ("product.updated", "Product Updated"),
-                            ("product.deleted", "Product Deleted"),
-                            ("import.completed", "Import Completed"),
-                            ("import.failed", "Import Failed"),
-                            ("products.bulk_deleted", "Products Bulk Deleted"),
-                        ],
+                        choices=EVENT_TYPES,
                         max_length=40,
                     ),
                 ),
@@ -81,14 +82,7 @@ class Migration(migrations.Migration):
             model_name="delivery",
             name="event_type",
             field=models.CharField(
-                choices=[
-                    ("product.created", "Product Created"),
-                    ("product.updated", "Product Updated"),
-                    ("product.deleted", "Product Deleted"),
-                    ("import.completed", "Import Completed"),
-                    ("import.failed", "Import Failed"),
-                    ("products.bulk_deleted", "Products Bulk Deleted"),
-                ],
+                choices=EVENT_TYPES,
                 max_length=40,
                 null=True,
             ),

@@ -129,7 +129,7 @@ def timed(
     headers: dict[str, str],
     body: str | None = None,
 ) -> float:
-    """One request over a kept-alive connection, answered 200; its latency in ms."""
+    """One request over `connection`, answered 200; its latency in ms."""
     started = time.perf_counter()
     connection.request(method, path, body=body, headers=headers)
     response = connection.getresponse()

@@ -129,7 +129,12 @@ RECORD_SQL = """
     )
     WHERE d.id = v.id
 """
-LAST_EVENT_SQL = "SELECT coalesce(max(id), 0) FROM webhooks_event"
+# Of the newest events, those recorded since a time (enough of them to tell a burst).
+RECENT_EVENTS_SQL = """
+    SELECT count(*) FROM (
+        SELECT created_at FROM webhooks_event ORDER BY id DESC LIMIT %(limit)s
+    ) AS newest WHERE created_at > %(since)s
+"""
 NEXT_DUE_SQL = """
     SELECT least(
         (SELECT min(next_attempt_at) FROM webhooks_delivery WHERE status = 'pending'),
@@ -279,25 +284,22 @@ class CpuGauge:
 
 
 class EventRate:
-    """How many events a second the writes record, averaged over about a second."""
+    """Whether writes record more than some number of events a second: counts the events of the
+    last second by their own times, so that a dispatcher woken by a burst knows it at once."""
 
     def __init__(self) -> None:
-        self.level = 0.0
-        self.last: tuple[float, int] | None = None  # (when, the last event's id)
+        self.count = 0  # events of the last second when last counted (at most the limit + 1)
+        self.counted_at: float | None = None
 
-    def rate(self) -> float:
+    def above(self, limit: int) -> bool:
         now = time.monotonic()
-        if self.last is not None and now - self.last[0] < POLL:
-            return self.level
-        with connection.cursor() as cursor:
-            cursor.execute(LAST_EVENT_SQL)
-            row = cursor.fetchone()
-        last_id = int(row[0]) if row else 0
-        if self.last is not None:
-            sample = (last_id - self.last[1]) / (now - self.last[0])
-            self.level += 0.3 * (sample - self.level)
-        self.last = (now, last_id)
-        return self.level
+        if self.counted_at is None or now - self.counted_at >= POLL:
+            since = timezone.now() - timedelta(seconds=1)
+            with connection.cursor() as cursor:
+                cursor.execute(RECENT_EVENTS_SQL, {"limit": limit + 1, "since": since})
+                row = cursor.fetchone()
+            self.count, self.counted_at = (int(row[0]) if row else 0), now
+        return self.count > limit
 
 
 @dataclass
@@ -413,7 +415,7 @@ class Dispatcher:
         if self.gauge.busy() * 100 > settings.WEBHOOK_YIELD_ABOVE_CPU:
             return True
         limit = settings.WEBHOOK_YIELD_ABOVE_EVENTS
-        return limit > 0 and self.events.rate() > limit
+        return limit > 0 and self.events.above(limit)
 
     def held(self) -> bool:
         return any(target.queue for target in self.targets.values())

@@ -285,18 +285,20 @@ class CpuGauge:
 
 class EventRate:
     """Whether writes record more than some number of events a second: counts the events of the
-    last second by their own times, so that a dispatcher woken by a burst knows it at once."""
+    last POLL seconds by their own times, so that a dispatcher woken by a burst knows it within
+    a fraction of a second (it sends meanwhile)."""
 
     def __init__(self) -> None:
-        self.count = 0  # events of the last second when last counted (at most the limit + 1)
+        self.count = 0  # events of the last POLL seconds when last counted (a few at most)
         self.counted_at: float | None = None
 
-    def above(self, limit: int) -> bool:
+    def above(self, per_second: int) -> bool:
+        limit = per_second * POLL
         now = time.monotonic()
         if self.counted_at is None or now - self.counted_at >= POLL:
-            since = timezone.now() - timedelta(seconds=1)
+            since = timezone.now() - timedelta(seconds=POLL)
             with connection.cursor() as cursor:
-                cursor.execute(RECENT_EVENTS_SQL, {"limit": limit + 1, "since": since})
+                cursor.execute(RECENT_EVENTS_SQL, {"limit": int(limit) + 1, "since": since})
                 row = cursor.fetchone()
             self.count, self.counted_at = (int(row[0]) if row else 0), now
         return self.count > limit

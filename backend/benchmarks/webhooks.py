@@ -1,9 +1,9 @@
 """`make bench-webhooks`: what 10 webhooks, one of them never answering, cost the import and API.
 
-Runs one scenario `--rounds` times each way, alternating, on a fresh database, through the real
-stack (uvicorn with 2 workers and the Celery workers of `make run`): with no webhook, and with
-10 enabled webhooks subscribed to every event, 9 answering 200 and one that accepts connections
-and never answers. Each run:
+Runs one scenario `--rounds` times each way, in the order none, webhooks, webhooks, none, ...
+(ABBA), through the real stack (uvicorn with 2 workers and the Celery workers of `make run`):
+with no webhook, and with 10 enabled webhooks subscribed to every event, 9 answering 200 and one
+that accepts connections and never answers. Each run:
 
 1. imports a `--rows` CSV (`scripts/make_dataset.py`, 500,000 rows by default) through
    `POST /api/products/upload/`, while clients list products and PATCH products (p95 measured);
@@ -15,10 +15,11 @@ Prints, for each way, the median of each run's figures and the percentiles of th
 all its runs together (a p95 of one run rests on its few slowest requests), and the ratio of
 the webhooks runs to the runs without.
 
-Runs that long vary on a shared machine by more than the 5 % sought, so it then measures what
-the webhooks add to a request itself, with the webhooks worker stopped: PATCH updates from one
-client in blocks of 50, with the 10 webhooks enabled and disabled in turn (ABBA, so that a
-drift of the machine's speed falls on both), `--write-blocks` blocks each.
+Runs that long vary on a shared machine by more than the 5 % sought, so it then measures the
+burst itself in shorter blocks: `--burst-blocks` bursts of 200 PATCH updates each way from the
+same clients, on the last run's catalog, with the 10 webhooks enabled and disabled in turn (ABBA,
+so that a drift of the machine's speed falls on both). Each block starts once the dispatcher has
+sent the last one's events and ended, so that it wakes for each burst as it would after a calm.
 """
 
 import argparse
@@ -66,7 +67,7 @@ from .api import (
 BENCH_DB = "bench_webhooks"
 LABELS = ("no webhooks", "10 webhooks")
 HEALTHY = 9
-WRITE_BLOCK = 50
+BLOCK = 200  # PATCH updates in a block of `burst_blocks`
 EVENTS = [
     "product.created",
     "product.updated",
@@ -200,9 +201,10 @@ class Run:
         # What the receivers had from earlier runs, by path.
         self.received: dict[str, int] = {}
 
-    def reset(self) -> None:
+    def reset(self, *, catalog: bool = True) -> None:
         with psycopg.connect(self.conninfo, autocommit=True) as conn:
-            conn.execute("TRUNCATE products_product, products_productsearch")
+            if catalog:
+                conn.execute("TRUNCATE products_product, products_productsearch")
             # In the order the dispatcher takes them, so as not to deadlock with it.
             conn.execute("TRUNCATE webhooks_event, webhooks_delivery, webhooks_webhook")
             # Every run starts alike: with no vacuum of the last one's writes under way.
@@ -210,13 +212,13 @@ class Run:
             while time.monotonic() < deadline and conn.execute(AUTOVACUUM_SQL).fetchall():
                 time.sleep(0.5)
 
-    def seed(self, count: int = 100) -> list[int]:
+    def seed(self, prefix: str = "BENCH-SEED", count: int = 100) -> list[int]:
         """Products the clients PATCH; created through the API (so they send events too)."""
         ids = []
         for n in range(count):
             response = self.session.post(
                 f"{self.url}/api/products/",
-                json={"name": f"Seed {n}", "sku": f"BENCH-SEED-{n}"},
+                json={"name": f"Seed {n}", "sku": f"{prefix}-{n}"},
                 timeout=30,
             )
             response.raise_for_status()
@@ -286,22 +288,31 @@ class Run:
             flush=True,
         )
 
+    def unsent(self) -> int:
+        """Events some webhook has not been sent yet."""
+        with psycopg.connect(self.conninfo, autocommit=True) as conn:
+            row = conn.execute(UNSENT_EVENTS_SQL).fetchone()
+        return int(row[0]) if row else 0
+
+    def concurrent_burst(self, ids: list[int], count: int, offset: int = 0) -> list[float]:
+        """`count` PATCH updates shared by the clients; ms each."""
+        share = [count // self.clients + (k < count % self.clients) for k in range(self.clients)]
+        with ProcessPoolExecutor(self.clients) as pool:
+            futures = [
+                pool.submit(burst, self.port, self.token, ids, offset + k * 1000, n)
+                for k, n in enumerate(share)
+            ]
+            return [ms for future in futures for ms in future.result()]
+
     def burst(self, ids: list[int], count: int) -> int:
         """The burst; returns the last event id from before it."""
         with psycopg.connect(self.conninfo, autocommit=True) as conn:
             row = conn.execute("SELECT coalesce(max(id), 0) FROM webhooks_event").fetchone()
             before = int(row[0]) if row else 0
-            row = conn.execute(UNSENT_EVENTS_SQL).fetchone()
-            self.figures["burst: events not yet sent at its start"] = int(row[0]) if row else 0
-        share = [count // self.clients + (k < count % self.clients) for k in range(self.clients)]
+        self.figures["burst: events not yet sent at its start"] = self.unsent()
         cpu = self.worker_cpu()
         started, started_at = time.perf_counter(), datetime.now(UTC).isoformat()
-        with ProcessPoolExecutor(self.clients) as pool:
-            futures = [
-                pool.submit(burst, self.port, self.token, ids, k * 1000, n)
-                for k, n in enumerate(share)
-            ]
-            latencies = [ms for future in futures for ms in future.result()]
+        latencies = self.concurrent_burst(ids, count)
         seconds = time.perf_counter() - started
         self.figures["burst: attempts sent meanwhile"] = self.attempts_between(
             started_at, datetime.now(UTC).isoformat()
@@ -419,10 +430,10 @@ def main() -> int:
         "--rounds", type=int, default=5, help="runs of each scenario, alternating; medians shown"
     )
     parser.add_argument(
-        "--write-blocks",
+        "--burst-blocks",
         type=int,
-        default=40,
-        help="blocks of PATCHes each way for the request's own cost (0: skip)",
+        default=20,
+        help=f"bursts of {BLOCK} PATCHes each way, webhooks enabled and disabled in turn (0: skip)",
     )
     args = parser.parse_args()
 
@@ -451,7 +462,8 @@ def main() -> int:
             try:
                 wait_up(url)
                 results: dict[str, list[Run]] = {LABELS[0]: [], LABELS[1]: []}
-                for n, label in enumerate(LABELS * args.rounds):
+                for n in range(2 * args.rounds):
+                    label = LABELS[(n + n // 2) % 2]  # ABBA
                     print(f"\n{label} (round {n // 2 + 1} of {args.rounds})", flush=True)
                     run = Run(url, port, token, database_url, args.clients, dispatcher)
                     run.reset()
@@ -469,10 +481,9 @@ def main() -> int:
                     results[label].append(run)
                 if args.rounds:
                     report(results)
-                if args.write_blocks:
-                    stop_process(workers.pop("webhooks worker"))
-                    run = Run(url, port, token, database_url, args.clients)
-                    write_path(run, receiver_port, dead_port, args.write_blocks)
+                if args.burst_blocks:
+                    run = Run(url, port, token, database_url, args.clients, dispatcher)
+                    burst_blocks(run, receiver_port, dead_port, args.burst_blocks)
             finally:
                 for process in (*workers.values(), web):
                     stop_process(process)
@@ -482,22 +493,49 @@ def main() -> int:
     return 0
 
 
-def write_path(run: Run, receiver_port: int, dead_port: int, blocks: int) -> None:
-    """PATCH latency with the webhooks enabled, then disabled, in alternating blocks; the
-    webhooks worker is stopped, so that only the request's own work is measured."""
-    run.reset()
+def burst_blocks(run: Run, receiver_port: int, dead_port: int, blocks: int) -> None:
+    """Bursts with the webhooks enabled, then disabled, in alternating blocks."""
+    run.reset(catalog=False)
     run.subscribe(receiver_port, dead_port)
-    ids = run.seed()
+    ids = run.seed("BENCH-BLOCK")
     samples: dict[bool, list[float]] = {True: [], False: []}
+    seconds: list[dict[bool, float]] = []  # per pair of adjacent blocks, one each way
+    attempts, cpu = [], []  # by the dispatcher during each block with the webhooks enabled
     with psycopg.connect(run.conninfo, autocommit=True) as conn:
         for k in range(blocks * 2):
+            deadline = time.monotonic() + 120
+            while run.unsent() and time.monotonic() < deadline:
+                time.sleep(0.2)
+            time.sleep(2)  # and the dispatcher has ended (it waits a second for more)
             enabled = (k % 4) in (0, 3)  # on, off, off, on, ...
-            conn.execute("UPDATE webhooks_webhook SET enabled = %s", [enabled])
-            samples[enabled] += burst(run.port, run.token, ids, k * WRITE_BLOCK, WRITE_BLOCK)
-    print(f"\n  PATCH, webhooks worker stopped ({blocks} blocks of {WRITE_BLOCK} each way):")
+            conn.execute(
+                "UPDATE webhooks_webhook SET enabled = %s, consecutive_failures = 0", [enabled]
+            )
+            cpu_before, started_at = run.worker_cpu(), datetime.now(UTC).isoformat()
+            started = time.perf_counter()
+            samples[enabled] += run.concurrent_burst(ids, BLOCK, k * BLOCK)
+            if k % 2 == 0:
+                seconds.append({})
+            seconds[-1][enabled] = time.perf_counter() - started
+            if enabled:
+                cpu.append(run.worker_cpu() - cpu_before)
+                attempts.append(run.attempts_between(started_at, datetime.now(UTC).isoformat()))
+    print(f"\n  Bursts of {BLOCK} PATCHes from {run.clients} clients, {blocks} blocks each way:")
     for name, p in (("p50", 50), ("p95", 95)):
         off, on = percentile(samples[False], p), percentile(samples[True], p)
         print(f"  {name}: disabled {off:.2f} ms, enabled {on:.2f} ms, ratio {on / off:.3f}")
+    # Adjacent blocks share the machine's state of the moment: their ratio drifts least.
+    ratios = [pair[True] / pair[False] for pair in seconds]
+    mean = statistics.fmean(ratios)
+    spread = 2 * statistics.stdev(ratios) / len(ratios) ** 0.5 if len(ratios) > 1 else 0.0
+    print(
+        f"  a block's time, enabled / disabled, over adjacent pairs: {mean:.3f} +- {spread:.3f}"
+        f" (about 95 %: from {mean - spread:.3f} to {mean + spread:.3f})"
+    )
+    print(
+        f"  the dispatcher during a block, median: {statistics.median(attempts):.0f} attempts, "
+        f"{statistics.median(cpu):.2f} s of CPU"
+    )
 
 
 def summary(runs: list[Run]) -> dict[str, float]:

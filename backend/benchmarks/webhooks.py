@@ -16,10 +16,11 @@ all its runs together (a p95 of one run rests on its few slowest requests), and 
 the webhooks runs to the runs without.
 
 Runs that long vary on a shared machine by more than the 5 % sought, so it then measures the
-burst itself in shorter blocks: `--burst-blocks` bursts of 200 PATCH updates each way from the
-same clients, on the last run's catalog, with the 10 webhooks enabled and disabled in turn (ABBA,
-so that a drift of the machine's speed falls on both). Each block starts once the dispatcher has
-sent the last one's events and ended, so that it wakes for each burst as it would after a calm.
+burst itself in shorter blocks: `--burst-blocks` bursts of `--block-size` PATCH updates (200)
+each way from the same clients, on the last run's catalog, with the 10 webhooks enabled and
+disabled in turn (ABBA, so that a drift of the machine's speed falls on both). Each block starts
+once the dispatcher has sent the last one's events and ended, so that it wakes for each burst as
+it would after a calm.
 """
 
 import argparse
@@ -67,7 +68,6 @@ from .api import (
 BENCH_DB = "bench_webhooks"
 LABELS = ("no webhooks", "10 webhooks")
 HEALTHY = 9
-BLOCK = 200  # PATCH updates in a block of `burst_blocks`
 EVENTS = [
     "product.created",
     "product.updated",
@@ -433,8 +433,9 @@ def main() -> int:
         "--burst-blocks",
         type=int,
         default=20,
-        help=f"bursts of {BLOCK} PATCHes each way, webhooks enabled and disabled in turn (0: skip)",
+        help="bursts each way, webhooks enabled and disabled in turn (0: skip)",
     )
+    parser.add_argument("--block-size", type=int, default=200, help="PATCH updates in a block")
     args = parser.parse_args()
 
     dataset = dataset_path(args.rows)
@@ -483,7 +484,7 @@ def main() -> int:
                     report(results)
                 if args.burst_blocks:
                     run = Run(url, port, token, database_url, args.clients, dispatcher)
-                    burst_blocks(run, receiver_port, dead_port, args.burst_blocks)
+                    burst_blocks(run, receiver_port, dead_port, args.burst_blocks, args.block_size)
             finally:
                 for process in (*workers.values(), web):
                     stop_process(process)
@@ -493,7 +494,7 @@ def main() -> int:
     return 0
 
 
-def burst_blocks(run: Run, receiver_port: int, dead_port: int, blocks: int) -> None:
+def burst_blocks(run: Run, receiver_port: int, dead_port: int, blocks: int, size: int) -> None:
     """Bursts with the webhooks enabled, then disabled, in alternating blocks."""
     run.reset(catalog=False)
     run.subscribe(receiver_port, dead_port)
@@ -513,14 +514,14 @@ def burst_blocks(run: Run, receiver_port: int, dead_port: int, blocks: int) -> N
             )
             cpu_before, started_at = run.worker_cpu(), datetime.now(UTC).isoformat()
             started = time.perf_counter()
-            samples[enabled] += run.concurrent_burst(ids, BLOCK, k * BLOCK)
+            samples[enabled] += run.concurrent_burst(ids, size, k * size)
             if k % 2 == 0:
                 seconds.append({})
             seconds[-1][enabled] = time.perf_counter() - started
             if enabled:
                 cpu.append(run.worker_cpu() - cpu_before)
                 attempts.append(run.attempts_between(started_at, datetime.now(UTC).isoformat()))
-    print(f"\n  Bursts of {BLOCK} PATCHes from {run.clients} clients, {blocks} blocks each way:")
+    print(f"\n  Bursts of {size} PATCHes from {run.clients} clients, {blocks} blocks each way:")
     for name, p in (("p50", 50), ("p95", 95)):
         off, on = percentile(samples[False], p), percentile(samples[True], p)
         print(f"  {name}: disabled {off:.2f} ms, enabled {on:.2f} ms, ratio {on / off:.3f}")

@@ -286,7 +286,9 @@ class CpuGauge:
 class EventRate:
     """Whether writes record more than some number of events a second: counts the events of the
     last POLL seconds by their own times, so that a dispatcher woken by a burst knows it within
-    a fraction of a second (it sends meanwhile)."""
+    a fraction of a second (it sends meanwhile). The times are the writers' clocks: a dispatcher
+    on a host whose clock runs ahead of theirs by that much sees fewer (the CPU gauge still
+    counts)."""
 
     def __init__(self) -> None:
         self.count = 0  # events of the last POLL seconds when last counted (a few at most)

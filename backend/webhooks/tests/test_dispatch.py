@@ -201,6 +201,7 @@ def test_the_dispatcher_holds_back_during_a_burst_of_writes(settings, receiver: 
     dispatch.broker().set(dispatch.RUNNING_KEY, 1, ex=60)  # the writes below queue no dispatcher
     dispatcher = dispatch.Dispatcher()
     assert not dispatcher.yielding()
+    woken = dispatch.EventRate()  # first asked after the writes, as by a dispatcher they woke
 
     written, started = 0, time.monotonic()
     while time.monotonic() - started < 1.5:  # a burst: each write its own transaction
@@ -208,6 +209,7 @@ def test_the_dispatcher_holds_back_during_a_burst_of_writes(settings, receiver: 
             emit_event(event_type="product.updated", data={"n": written})
         written += 1
         dispatcher.yielding()  # as its loop asks
+    assert woken.above(20)  # at once: no earlier count to start from
     assert written / 1.5 > 40, written  # the burst was one
     assert dispatcher.events.above(20)
     assert dispatcher.yielding()

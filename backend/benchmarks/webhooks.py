@@ -37,6 +37,7 @@ from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, datetime
 from multiprocessing import Process
 from pathlib import Path
+from typing import Any
 
 import psutil
 import psycopg
@@ -288,12 +289,6 @@ class Run:
             flush=True,
         )
 
-    def unsent(self) -> int:
-        """Events some webhook has not been sent yet."""
-        with psycopg.connect(self.conninfo, autocommit=True) as conn:
-            row = conn.execute(UNSENT_EVENTS_SQL).fetchone()
-        return int(row[0]) if row else 0
-
     def concurrent_burst(self, ids: list[int], count: int, offset: int = 0) -> list[float]:
         """`count` PATCH updates shared by the clients; ms each."""
         share = [count // self.clients + (k < count % self.clients) for k in range(self.clients)]
@@ -309,7 +304,7 @@ class Run:
         with psycopg.connect(self.conninfo, autocommit=True) as conn:
             row = conn.execute("SELECT coalesce(max(id), 0) FROM webhooks_event").fetchone()
             before = int(row[0]) if row else 0
-        self.figures["burst: events not yet sent at its start"] = self.unsent()
+            self.figures["burst: events not yet sent at its start"] = unsent(conn)
         cpu = self.worker_cpu()
         started, started_at = time.perf_counter(), datetime.now(UTC).isoformat()
         latencies = self.concurrent_burst(ids, count)
@@ -397,6 +392,12 @@ UNSENT_EVENTS_SQL = """
         WHERE d.event_id = e.id AND d.status = 'pending' AND d.attempts = 0
     )
 """
+
+
+def unsent(conn: psycopg.Connection[Any]) -> int:
+    """Events some webhook has not been sent yet."""
+    row = conn.execute(UNSENT_EVENTS_SQL).fetchone()
+    return int(row[0]) if row else 0
 
 
 def stack_env(database_url: str, redis_url: str) -> dict[str, str]:
@@ -505,7 +506,7 @@ def burst_blocks(run: Run, receiver_port: int, dead_port: int, blocks: int, size
     with psycopg.connect(run.conninfo, autocommit=True) as conn:
         for k in range(blocks * 2):
             deadline = time.monotonic() + 120
-            while run.unsent() and time.monotonic() < deadline:
+            while unsent(conn) and time.monotonic() < deadline:
                 time.sleep(0.2)
             time.sleep(2)  # and the dispatcher has ended (it waits a second for more)
             enabled = (k % 4) in (0, 3)  # on, off, off, on, ...

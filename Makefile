@@ -32,9 +32,9 @@ SYNC := $(UV) sync --frozen --quiet --group tools --group local
 
 $(UV):
 	@$(PYTHON) -c 'import sys; sys.exit(not (3, 11) <= sys.version_info[:2] <= (3, 12))' \
-		2>/dev/null || { echo "Product Importer needs Python 3.11 or 3.12, and $(PYTHON) is" \
-		"$$($(PYTHON) --version 2>&1 || echo missing). Install one of them and name it, for" \
-		"example: make run PYTHON=python3.12"; exit 1; }
+		2>/dev/null || { echo "Product Importer needs Python 3.11 or 3.12; $(PYTHON) is" \
+		"$$($(PYTHON) --version 2>/dev/null || echo not found). Install one of them and name it," \
+		"for example: make run PYTHON=python3.12"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/python scripts/install_uv.py
 

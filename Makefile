@@ -5,12 +5,13 @@ PY := $(abspath $(VENV))/bin/python
 DATA_DIR ?= .data
 
 .DEFAULT_GOAL := help
-.PHONY: help run test lint lock venv-run venv-dev format frontend bench bench-api bench-webhooks dataset import admin-password clean
+.PHONY: help run test test-fast lint lock venv-run venv-dev format frontend bench bench-api bench-webhooks dataset import admin-password clean
 
 help:
 	@echo "make run        set up, start PostgreSQL, Redis, web and worker; Ctrl-C stops them"
 	@echo "make test       run the whole test suite (starts what it needs)"
-	@echo "make lint       ruff and mypy; eslint, tsc and prettier for the dashboard"
+	@echo "make test-fast  the unit tests only, on a test database kept between runs"
+	@echo "make lint       ruff, mypy, import contracts; eslint, tsc, prettier (dashboard)"
 	@echo "make lock       update uv.lock and requirements.txt after a change to pyproject.toml"
 	@echo "make frontend   build the dashboard (make run and make test do it when it changed)"
 	@echo "make bench      a 500,000-row import: ours end to end vs the floor and the seed"
@@ -78,6 +79,14 @@ test: venv-dev frontend/dist/index.html
 	cd frontend && npm test
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+# The unit tests alone (no live worker or web server, no browser), on the PostgreSQL cluster and
+# test database kept in $(DATA_DIR)/test-fast, with passwords hashed at one PBKDF2 iteration
+# (devstack/pytest_plugin.py): initdb and the migrations run only when needed.
+# PYTEST_ARGS=--create-db makes the test database anew.
+test-fast: venv-dev
+	TEST_CLUSTER=keep $(PY) -m pytest -m "not integration" --ignore=backend/e2e --reuse-db \
+		--fast-hasher $(PYTEST_ARGS)
+
 lint: venv-dev frontend/node_modules/.installed
 	$(UV) lock --check --offline
 	$(REQUIREMENTS_TXT) | diff -u requirements.txt - \
@@ -85,6 +94,7 @@ lint: venv-dev frontend/node_modules/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	cd backend && DEBUG=true $(abspath $(VENV))/bin/mypy .
+	cd backend && $(abspath $(VENV))/bin/lint-imports --config ../pyproject.toml
 	cd frontend && npm run lint
 
 format: venv-dev

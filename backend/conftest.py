@@ -21,7 +21,7 @@ from django.db import connection
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from devstack.services import (
+from devstack.processes import (
     die_with_parent,
     free_port,
     stop_process,

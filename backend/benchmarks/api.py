@@ -26,8 +26,8 @@ from urllib.parse import urlencode
 import psycopg
 import requests
 
-from devstack.services import (
-    EmbeddedPostgres,
+from devstack.postgres import EmbeddedPostgres
+from devstack.processes import (
     die_with_parent,
     free_port,
     web_command,

@@ -32,7 +32,8 @@ import psutil
 import psycopg
 import requests
 
-from devstack.services import EmbeddedRedis, free_port, stop_process
+from devstack.processes import free_port, stop_process
+from devstack.redis_server import EmbeddedRedis
 
 from .api import (
     REPO_DIR,

@@ -77,7 +77,7 @@ def test_healthz_is_200_when_database_and_broker_answer(anonymous):
 
 
 def test_healthz_is_503_naming_the_broker_when_it_is_down(anonymous, settings):
-    from devstack.services import free_port
+    from devstack.processes import free_port
 
     settings.CELERY_BROKER_URL = f"redis://127.0.0.1:{free_port()}/0"
     response = anonymous.get("/healthz")

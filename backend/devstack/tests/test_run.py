@@ -31,7 +31,7 @@ import psutil
 import pytest
 import requests
 
-from devstack.services import free_port
+from devstack.processes import free_port
 
 BACKEND_DIR = Path(__file__).resolve().parent.parent.parent
 

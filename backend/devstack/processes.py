@@ -1,0 +1,125 @@
+"""The processes of the local stack: the commands of the web server and the workers, and what
+starts, watches and stops a child process.
+
+`make run` (devstack.supervisor), the test session (conftest.py) and the benchmarks start the
+app's processes with the same commands, so that what the tests check is what `make run` runs.
+Every child gets PR_SET_PDEATHSIG (`die_with_parent`): no server outlives the process that
+started it, whatever way that one ends.
+"""
+
+import ctypes
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+PR_SET_PDEATHSIG = 1
+
+
+class ServiceError(RuntimeError):
+    """A service could not be started; the message says why and what to do."""
+
+
+def die_with_parent(sig: int) -> Callable[[], None]:
+    """A preexec_fn: the child gets `sig` when the process that started it dies, so that no
+    server outlives `make run` or a test session, whatever way they end."""
+
+    def preexec() -> None:
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, sig)
+
+    return preexec
+
+
+def web_command(port: int, *, workers: int = 1, log_level: str = "info") -> list[str]:
+    """The ASGI web server as `make run`, the tests and the benchmarks start it."""
+    return [
+        sys.executable, "-m", "uvicorn", "product_importer.asgi:application",
+        "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
+        "--lifespan", "off", "--no-access-log", "--log-level", log_level,
+    ]  # fmt: skip
+
+
+def worker_command(
+    *, concurrency: int, log_level: str = "INFO", queues: str = "imports,webhooks"
+) -> list[str]:
+    """A Celery worker on both queues, as `make run` and the tests start it."""
+    return [
+        sys.executable, "-m", "celery", "-A", "product_importer", "worker",
+        "-Q", queues, "--concurrency", str(concurrency), "--loglevel", log_level,
+    ]  # fmt: skip
+
+
+def worker_commands(*, concurrency: int, log_level: str = "INFO") -> dict[str, list[str]]:
+    """The workers of `make run` (and the benchmarks), by name.
+
+    Imports get processes of their own. Webhook deliveries get a worker of their own, at the
+    lowest CPU priority (`devstack.background`): its one dispatcher at a time sends from threads
+    of its own, and takes the CPU that the web server, the imports and PostgreSQL leave.
+    """
+    background = [sys.executable, "-m", "devstack.background"]
+    webhooks = worker_command(concurrency=1, log_level=log_level, queues="webhooks")
+    return {
+        "worker": worker_command(concurrency=concurrency, log_level=log_level, queues="imports"),
+        "webhooks worker": [*background, *webhooks, "--pool", "threads"],
+    }
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def port_in_use(port: int) -> bool:
+    """Whether something accepts connections on 127.0.0.1:`port`."""
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def wait_for(
+    check: Callable[[], bool],
+    what: str,
+    process: subprocess.Popen[bytes],
+    log: Path,
+    timeout: float = 60,
+) -> None:
+    """Poll `check` until it is true; a ServiceError with the end of `log` if `process` exits
+    first or `timeout` seconds pass."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise ServiceError(
+                f"{what} exited with code {process.returncode}; see {log}:\n" + tail(log)
+            )
+        if check():
+            return
+        time.sleep(0.1)
+    raise ServiceError(f"{what} did not start within {timeout:.0f} s; see {log}:\n" + tail(log))
+
+
+def tail(log: Path, lines: int = 15) -> str:
+    """The last `lines` lines of `log`, or nothing if it cannot be read."""
+    try:
+        return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return ""
+
+
+def stop_process(
+    process: subprocess.Popen[Any] | None, sig: int = signal.SIGTERM, timeout: float = 30
+) -> None:
+    """Send `sig`, wait up to `timeout` seconds, then kill."""
+    if process is None or process.poll() is not None:
+        return
+    process.send_signal(sig)
+    try:
+        process.wait(timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()

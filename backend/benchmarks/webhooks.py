@@ -21,6 +21,10 @@ each way from the same clients, on the last run's catalog, with the 10 webhooks 
 disabled in turn (ABBA, so that a drift of the machine's speed falls on both). Each block starts
 once the dispatcher has sent the last one's events and ended, so that it wakes for each burst as
 it would after a calm.
+
+The module is longer than the guide of about 300 lines because it is one experiment, read top to
+bottom (its receivers, its clients, one run, the burst blocks, the report), and no part of it
+serves anything else.
 """
 
 import argparse
@@ -44,11 +48,8 @@ import psycopg
 import requests
 
 from devstack.background import lowest_priority
-from devstack.services import (
-    EmbeddedRedis,
-    free_port,
-    stop_process,
-)
+from devstack.processes import free_port, stop_process
+from devstack.redis_server import EmbeddedRedis
 
 from .api import (
     REPO_DIR,
@@ -131,8 +132,8 @@ def receivers(port: int, dead_port: int) -> None:
 
 def request(port: int, method: str, path: str, headers: dict[str, str], body: str | None) -> float:
     """One request on a connection of its own; ms. A kept-alive connection stays with the web
-    worker that accepted it: two clients on one of the 2 workers left the other idle, and ran
-    about 1.5 times slower (in about half the runs, whatever the webhooks)."""
+    worker that accepted it: two clients on one of the web workers left the other idle, and ran
+    slower in about half the runs (docs/benchmarks.md, "Webhooks' cost")."""
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
     try:
         return timed(connection, method, path, {**headers, "Connection": "close"}, body)

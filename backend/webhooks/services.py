@@ -1,8 +1,9 @@
 """Webhook writes, events, redelivery and the test button.
 
 `emit_event` is the one entry point for the other apps: call it inside the transaction of the
-write it reports. Its Event row belongs to that transaction; once it commits, the dispatcher
-(`dispatch.py`) makes a delivery of it for each subscribed webhook and sends them.
+write it reports. Its Event row belongs to that transaction; once it commits, the waker
+(`waking.wake`) queues the dispatcher (`dispatch.py`), which makes a delivery of it for each
+subscribed webhook and sends them.
 """
 
 import json
@@ -15,20 +16,22 @@ from django.db import connection, transaction
 from django.utils import timezone
 from rest_framework.exceptions import APIException
 
-from . import dispatch, sender
+from . import sender, waking
 from .guard import guarded_pool
-from .models import Delivery, EventType, Webhook, new_secret
+from .models import Delivery, Event, EventType, Webhook, new_secret
 from .signing import new_message_id
 
 TEST_EVENT = "webhook.test"
 TEST_TIMEOUT = 5.0
 
-# The event, if an enabled webhook is subscribed to its type.
-NEW_EVENT_SQL = """
-    INSERT INTO webhooks_event (type, message_id, body, created_at, fanned_out)
+# The event, if an enabled webhook is subscribed to its type: one statement, since every write
+# that reports a change runs it.
+NEW_EVENT_SQL = f"""
+    INSERT INTO {Event._meta.db_table} (type, message_id, body, created_at, fanned_out)
     SELECT %(type)s, %(message_id)s, %(body)s, %(created_at)s, false
     WHERE EXISTS (
-        SELECT FROM webhooks_webhook WHERE enabled AND events @> ARRAY[%(type)s]::varchar(40)[]
+        SELECT FROM {Webhook._meta.db_table}
+        WHERE enabled AND events @> ARRAY[%(type)s]::varchar(40)[]
     )
 """
 
@@ -89,7 +92,7 @@ def emit_event(*, event_type: str, data: Mapping[str, Any]) -> bool:
         )
         recorded: bool = cursor.rowcount > 0
     if recorded:
-        transaction.on_commit(dispatch.wake)
+        transaction.on_commit(waking.wake)
     return recorded
 
 
@@ -103,7 +106,7 @@ def redeliver(*, delivery: Delivery) -> Delivery:
     again = Delivery.objects.create(
         webhook=delivery.webhook, event=delivery.event, next_attempt_at=timezone.now()
     )
-    transaction.on_commit(dispatch.wake)
+    transaction.on_commit(waking.wake)
     return again
 
 

@@ -7,10 +7,10 @@ from typing import Any
 import pytest
 from standardwebhooks import Webhook as StandardWebhook
 
-from devstack.services import free_port
+from devstack.processes import free_port
 from webhooks.models import Delivery, Webhook
 
-from .conftest import Reply
+from .helpers import Reply
 
 pytestmark = pytest.mark.django_db
 

@@ -15,26 +15,12 @@ from standardwebhooks import Webhook as StandardWebhook
 
 from webhooks.models import Delivery, Event, Webhook
 
-from .conftest import Reply, wait_for_deliveries
+from .helpers import Reply, create_product, subscribe, wait_for_deliveries
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.integration]
 
 SAMPLE = Path(__file__).resolve().parents[3] / "products.csv"
 ATTEMPTS = len(settings.WEBHOOK_RETRY_SCHEDULE) + 1
-
-
-def subscribe(api, url: str, events: list[str], **fields: Any) -> dict[str, Any]:
-    response = api.post("/api/webhooks/", {"url": url, "events": events, **fields}, format="json")
-    assert response.status_code == 201, response.json()
-    body: dict[str, Any] = response.json()
-    return body
-
-
-def create_product(api, sku: str = "LAMP-1") -> dict[str, Any]:
-    response = api.post("/api/products/", {"name": "Desk Lamp", "sku": sku}, format="json")
-    assert response.status_code == 201, response.json()
-    body: dict[str, Any] = response.json()
-    return body
 
 
 def verified(secret: str, request: Any) -> dict[str, Any]:

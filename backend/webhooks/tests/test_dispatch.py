@@ -16,13 +16,12 @@ import pytest
 from django.db import connection, transaction
 from django.utils import timezone
 
-from devstack.services import stop_process, worker_command
-from webhooks import dispatch
+from devstack.processes import stop_process, worker_command
+from webhooks import dispatch, load, waking
 from webhooks.models import Delivery, Event, Webhook
 from webhooks.services import emit_event
 
-from .conftest import Receiver, wait_for_deliveries
-from .test_delivery import create_product, subscribe
+from .helpers import Receiver, create_product, subscribe, wait_for_deliveries
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.integration]
 
@@ -73,11 +72,11 @@ def test_dispatchers_running_at_once_send_each_delivery_once(receiver: Receiver)
     for path in ("/a", "/b", "/c"):
         Webhook.objects.create(url=receiver.url(path), events=["product.updated"])
     # As if a dispatcher were already running: the writes below queue none.
-    dispatch.broker().set(dispatch.RUNNING_KEY, 1, ex=60)
+    waking.broker().set(waking.RUNNING_KEY, 1, ex=60)
     with transaction.atomic():
         for n in range(100):
             emit_event(event_type="product.updated", data={"n": n})
-    dispatch.wake.flush()  # its wake, which finds the key set, before the dispatchers end
+    waking.wake.flush()  # its wake, which finds the key set, before the dispatchers end
 
     def run() -> None:
         dispatch.Dispatcher().run()
@@ -93,18 +92,18 @@ def test_dispatchers_running_at_once_send_each_delivery_once(receiver: Receiver)
     assert Counter(r.path for r in requests) == {"/a": 100, "/b": 100, "/c": 100}
     assert len({(r.path, r.headers["webhook-id"]) for r in requests}) == 300
     assert {(d.status, d.attempts) for d in wait_for_deliveries(300)} == {("succeeded", 1)}
-    assert not dispatch.broker().exists(dispatch.RUNNING_KEY)
+    assert not waking.broker().exists(waking.RUNNING_KEY)
 
 
 def test_a_webhook_gets_the_events_of_changes_made_after_it_was_created(receiver: Receiver):
     Webhook.objects.create(url=receiver.url("/old"), events=["product.updated"])
-    dispatch.broker().set(dispatch.RUNNING_KEY, 1, ex=60)  # events wait for the run below
+    waking.broker().set(waking.RUNNING_KEY, 1, ex=60)  # events wait for the run below
     with transaction.atomic():
         emit_event(event_type="product.updated", data={"n": 1})
     Webhook.objects.create(url=receiver.url("/new"), events=["product.updated"])
     with transaction.atomic():
         emit_event(event_type="product.updated", data={"n": 2})
-    dispatch.wake.flush()
+    waking.wake.flush()
 
     dispatch.Dispatcher().run()
 
@@ -122,9 +121,9 @@ def test_a_write_in_a_process_that_ends_at_once_still_wakes_a_dispatcher(
     script = (
         "import django; django.setup()\n"
         "from django.db import transaction\n"
-        "from webhooks import dispatch\n"
+        "from webhooks import waking\n"
         "from webhooks.services import emit_event\n"
-        "dispatch.wake.started = True  # as if its thread were too slow: only the exit wakes\n"
+        "waking.wake.started = True  # as if its thread were too slow: only the exit wakes\n"
         "with transaction.atomic():\n"
         "    emit_event(event_type='import.completed', data={'id': 7})\n"
     )
@@ -198,10 +197,10 @@ def test_the_dispatcher_holds_back_during_a_burst_of_writes(settings, receiver: 
     tells it all the same."""
     settings.WEBHOOK_YIELD_ABOVE_EVENTS = 20
     Webhook.objects.create(url=receiver.url(), events=["product.updated"])
-    dispatch.broker().set(dispatch.RUNNING_KEY, 1, ex=60)  # the writes below queue no dispatcher
+    waking.broker().set(waking.RUNNING_KEY, 1, ex=60)  # the writes below queue no dispatcher
     dispatcher = dispatch.Dispatcher()
     assert not dispatcher.yielding()
-    woken = dispatch.EventRate()  # first asked after the writes, as by a dispatcher they woke
+    woken = load.EventRate()  # first asked after the writes, as by a dispatcher they woke
 
     written, started = 0, time.monotonic()
     while time.monotonic() - started < 1.5:  # a burst: each write its own transaction
@@ -219,5 +218,5 @@ def test_the_dispatcher_holds_back_during_a_burst_of_writes(settings, receiver: 
         assert time.monotonic() < deadline, dispatcher.events.count
         time.sleep(0.1)
     assert dispatcher.deferred_since is None
-    dispatch.wake.flush()
-    dispatch.release()
+    waking.wake.flush()
+    waking.release()

@@ -14,7 +14,7 @@ import pytest
 import requests
 from playwright.sync_api import Page, expect
 
-from .conftest import Api, BrowserErrors, screenshot, sign_in
+from .helpers import Api, BrowserErrors, screenshot, sign_in
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 

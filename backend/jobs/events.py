@@ -33,7 +33,7 @@ from rest_framework.response import Response
 
 from core.db import psycopg_params
 
-from . import services
+from . import lifecycle
 from .models import Job
 from .serializers import JobSerializer
 from .views import JobStatusView
@@ -175,13 +175,13 @@ def _heartbeat_lost(job: Job) -> bool:
     return (
         job.status == Job.Status.PROCESSING
         and job.heartbeat_at is not None
-        and job.heartbeat_at < services.heartbeat_cutoff()
+        and job.heartbeat_at < lifecycle.heartbeat_cutoff()
     )
 
 
 def _fail_dead_jobs() -> None:
     try:
-        services.fail_dead_jobs()
+        lifecycle.fail_dead_jobs()
     finally:
         connection.close()
 

@@ -1,3 +1,5 @@
+from typing import Any
+
 from django.urls import reverse
 from rest_framework import serializers
 
@@ -32,3 +34,9 @@ class JobSerializer(serializers.ModelSerializer[Job]):
 
     def get_errors_url(self, job: Job) -> str | None:
         return self._url("job-errors", job) if job.errors_file else None
+
+
+class UploadSerializer(serializers.Serializer[Any]):
+    """The upload form of the browsable API; the upload is checked by `services`."""
+
+    file = serializers.FileField(help_text="A .csv or .csv.gz catalog.")

@@ -1,3 +1,6 @@
+"""The job endpoints: the two that create jobs (the seed's upload and bulk delete, under
+/api/products/), the job history with retry, a job's status, and an import's error report."""
+
 from typing import Any
 
 from django.core.files.storage import default_storage
@@ -8,12 +11,13 @@ from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
 from rest_framework.generics import GenericAPIView, RetrieveAPIView
+from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from . import services
+from . import lifecycle, services
 from .models import Job
-from .serializers import JobSerializer
+from .serializers import JobSerializer, UploadSerializer
 
 
 class LiveJobsMixin(GenericAPIView[Job]):
@@ -23,7 +27,7 @@ class LiveJobsMixin(GenericAPIView[Job]):
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)
-        services.fail_dead_jobs()
+        lifecycle.fail_dead_jobs()
 
 
 class JobViewSet(LiveJobsMixin, viewsets.ReadOnlyModelViewSet[Job]):
@@ -62,3 +66,38 @@ class JobStatusView(LiveJobsMixin, RetrieveAPIView[Job]):
     """A job's state and progress (the path the first version of the API used)."""
 
     serializer_class = JobSerializer
+
+
+class UploadView(GenericAPIView[Any]):
+    """Upload a catalog (.csv or .csv.gz, multipart field `file`): 202 with the import job.
+
+    SKUs are matched in any letter case; later rows and later imports overwrite earlier ones.
+    """
+
+    parser_classes = [MultiPartParser]
+    serializer_class = UploadSerializer
+
+    @extend_schema(
+        request={
+            "multipart/form-data": {
+                "type": "object",
+                "properties": {"file": {"type": "string", "format": "binary"}},
+            }
+        },
+        responses={202: JobSerializer},
+    )
+    def post(self, request: Request) -> Response:
+        services.check_upload_size(int(request.META.get("CONTENT_LENGTH") or 0))
+        job = services.create_import_job(upload=request.FILES.get("file"))
+        return Response(JobSerializer(job, context={"request": request}).data, status=202)
+
+
+class BulkDeleteView(GenericAPIView[Job]):
+    """Delete every product, asynchronously: 202 with the job to follow."""
+
+    serializer_class = JobSerializer
+
+    @extend_schema(request=None, responses={202: JobSerializer})
+    def post(self, request: Request) -> Response:
+        job = services.create_bulk_delete_job()
+        return Response(JobSerializer(job, context={"request": request}).data, status=202)

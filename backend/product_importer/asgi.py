@@ -12,7 +12,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "product_importer.settings")
 
 django_application = get_asgi_application()
 
-from imports.events import EVENTS_PATH, Receive, Scope, Send, job_events  # noqa: E402
+from jobs.events import EVENTS_PATH, Receive, Scope, Send, job_events  # noqa: E402
 
 
 async def application(scope: Scope, receive: Receive, send: Send) -> None:

@@ -79,7 +79,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "core",
     "products",
-    "imports",
+    "jobs",
     "webhooks",
 ]
 

@@ -7,8 +7,8 @@ from rest_framework.routers import DefaultRouter
 from core.dashboard import dashboard
 from core.session import SessionView
 from core.views import healthz
-from imports.events import JobEventsView
-from imports.views import JobErrorsView, JobStatusView, JobViewSet
+from jobs.events import JobEventsView
+from jobs.views import BulkDeleteView, JobErrorsView, JobStatusView, JobViewSet, UploadView
 from products.views import ProductViewSet
 from webhooks.views import WebhookViewSet
 
@@ -18,6 +18,10 @@ router.register("jobs", JobViewSet, basename="job")
 router.register("webhooks", WebhookViewSet, basename="webhook")
 
 urlpatterns = [
+    # The seed's paths of the two endpoints that create jobs, before the router's product detail
+    # route (which would take "upload" for an id).
+    path("api/products/upload/", UploadView.as_view(), name="product-upload"),
+    path("api/products/bulk_delete/", BulkDeleteView.as_view(), name="product-bulk-delete"),
     path("api/", include(router.urls)),
     path("api/job/<uuid:pk>/status/", JobStatusView.as_view(), name="job-status"),
     path("api/job/<uuid:pk>/events/", JobEventsView.as_view(), name="job-events"),

@@ -75,8 +75,8 @@ class ProductSearch(models.Model):
 class ProductCount(models.Model):
     """A single row: how many products there are, kept exact by statement-level triggers.
 
-    Counting 500,000 rows costs about 30 ms on every unfiltered page; this costs nothing to read
-    and a fraction of a second per 500,000 inserted rows (migration 0002 installs the triggers).
+    Counting the rows would cost every unfiltered page a scan of the catalog; this costs nothing
+    to read, and little per bulk insert (docs/benchmarks.md; migration 0002 installs the triggers).
     """
 
     total = models.BigIntegerField(default=0)

@@ -1,7 +1,8 @@
 """Pages of products that stay cheap at 500,000 rows.
 
-Counting every match of a filter costs more than it tells once there are thousands (a frequent
-search term matches 30,000 products: 200 ms to count them, 2 ms to show the first page). So:
+Counting every match of a filter costs more than it tells once there are thousands: for a frequent
+search term, counting the matches costs about a hundred times showing the first page
+(docs/benchmarks.md). So:
 
 - the unfiltered list reads its exact total from `ProductCount` (kept by triggers);
 - a filtered list fetches the ids of its first `EXACT_COUNT_LIMIT` + 1 matches in order, in one

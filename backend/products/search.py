@@ -1,8 +1,8 @@
 """Search that stays fast at 500,000 products without slowing the import.
 
-Trigram GIN indexes make "contains" filters fast, but maintaining them row by row makes a 500k-row
-upsert about 8 times slower. So they live on a table of their own, `ProductSearch`, a lower-cased
-copy of each product's SKU, name and description:
+Trigram GIN indexes make "contains" filters fast, but maintaining them row by row makes a large
+upsert several times slower (docs/benchmarks.md). So they live on a table of their own,
+`ProductSearch`, a lower-cased copy of each product's SKU, name and description:
 
 - single writes (the API's services) update it in their own transaction, so it stays exact;
 - a bulk import does not touch it: it calls `mark_stale()` inside its transaction and queues
@@ -19,6 +19,7 @@ from django.db import connection, transaction
 from django.db.backends.utils import CursorWrapper
 from django.db.models import Q, QuerySet
 
+from .bulk import MARK_SEARCH_STALE_SQL
 from .models import Product, ProductSearch, SearchIndexState
 
 logger = logging.getLogger(__name__)
@@ -68,10 +69,7 @@ def is_fresh() -> bool:
 def mark_stale() -> None:
     """Call inside a bulk write's transaction: searches scan products until `rebuild()` runs."""
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {STATE_TABLE} AS s (id, fresh, generation) VALUES (1, false, 1)"
-            " ON CONFLICT (id) DO UPDATE SET fresh = false, generation = s.generation + 1"
-        )
+        cursor.execute(MARK_SEARCH_STALE_SQL)
 
 
 def _generation(cursor: CursorWrapper, *, lock: bool = False) -> int:

@@ -1,18 +1,19 @@
-"""Writes to the catalog through the API: one product at a time, search table kept in step."""
+"""Writes to the catalog: one product at a time through the API, with the search table kept in
+step, and the bulk operations that the jobs call (delete everything, refresh search after an
+import)."""
 
-import functools
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+import psycopg
 from django.db import IntegrityError, transaction
 from rest_framework.exceptions import ValidationError
 
 from webhooks.services import emit_event
 
-from . import search
+from . import bulk, search
 from .models import Product
-
-if TYPE_CHECKING:
-    from .serializers import ProductSerializer
+from .payloads import product_data
+from .tasks import rebuild_search_index
 
 
 def duplicate_sku_message(sku: str) -> str:
@@ -23,26 +24,13 @@ def duplicate_sku_error(sku: str) -> ValidationError:
     return ValidationError({"sku": [duplicate_sku_message(sku)]})
 
 
-def product_event_data(product: Product) -> dict[str, Any]:
-    """A product as webhook events show it: the same fields as the API."""
-    return dict(_event_serializer().to_representation(product))
-
-
-@functools.cache
-def _event_serializer() -> "ProductSerializer":
-    """One serializer for every event: making one per product costs ten times its use."""
-    from .serializers import ProductSerializer  # it imports this module
-
-    return ProductSerializer()
-
-
 def create_product(*, name: str, sku: str, description: str = "", active: bool = True) -> Product:
     product = Product(name=name, sku=sku, description=description, active=active)
     try:
         with transaction.atomic():
             product.save()
             search.index_product(product)
-            emit_event(event_type="product.created", data=product_event_data(product))
+            emit_event(event_type="product.created", data=product_data(product))
     except IntegrityError as exc:  # a concurrent writer took the SKU after validation
         raise duplicate_sku_error(sku) from exc
     return product
@@ -55,7 +43,7 @@ def update_product(*, product: Product, **fields: Any) -> Product:
         with transaction.atomic():
             product.save()
             search.index_product(product)
-            emit_event(event_type="product.updated", data=product_event_data(product))
+            emit_event(event_type="product.updated", data=product_data(product))
     except IntegrityError as exc:
         raise duplicate_sku_error(product.sku) from exc
     product.refresh_from_db(fields=["sku_key"])
@@ -64,7 +52,22 @@ def update_product(*, product: Product, **fields: Any) -> Product:
 
 def delete_product(*, product: Product) -> None:
     with transaction.atomic():
-        data = product_event_data(product)
+        data = product_data(product)
         search.unindex_products([product.pk])
         product.delete()
         emit_event(event_type="product.deleted", data=data)
+
+
+def delete_all_products(*, conn: psycopg.Connection[Any]) -> int:
+    """Delete every product in one transaction on `conn`; answers how many there were."""
+    return bulk.delete_all_products(conn)
+
+
+def refresh_search_after_import() -> None:
+    """Queue the rebuild of the search table, once an import that marked it stale has committed."""
+    rebuild_search_index.delay()
+
+
+def rebuild_search_now() -> search.RebuildResult:
+    """Rebuild the search table in this process (what the queued rebuild does in a worker)."""
+    return search.rebuild()

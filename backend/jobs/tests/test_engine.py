@@ -8,10 +8,9 @@ import time
 import psycopg
 import pytest
 from django.db import connection
-from django.test.utils import CaptureQueriesContext
 
-from imports import engine
-from imports.engine import ImportFailed, ImportResult, Progress, RowError, import_products
+from jobs import engine
+from jobs.engine import ImportFailed, ImportResult, Progress, RowError, import_products, staging
 from products import search
 from products.models import Product, ProductCount, SearchIndexState
 from products.tests.factories import make_product
@@ -359,9 +358,9 @@ def test_progress_goes_through_parsing_then_importing_counting_records_not_lines
 
 def test_progress_is_throttled_to_the_interval(pg, monkeypatch):
     """Between the calls that mark a stage's start and end, at most one per interval."""
-    monkeypatch.setattr(engine, "FIRST_CHUNK_ROWS", 100)  # many chunks, each one a chance
-    monkeypatch.setattr(engine, "MIN_CHUNK_ROWS", 100)
-    monkeypatch.setattr(engine, "CHUNK_SECONDS", 0)
+    monkeypatch.setattr(staging, "FIRST_CHUNK_ROWS", 100)  # many chunks, each one a chance
+    monkeypatch.setattr(staging, "MIN_CHUNK_ROWS", 100)
+    monkeypatch.setattr(staging, "CHUNK_SECONDS", 0)
     calls: list[tuple[float, Progress]] = []
 
     def record(progress: Progress) -> None:
@@ -383,10 +382,10 @@ def test_progress_is_throttled_to_the_interval(pg, monkeypatch):
 def test_many_runs_and_chunks_count_exactly(pg, monkeypatch):
     """Small sorted runs and small chunks: the duplicates of a SKU spread over several runs, the
     chunks cut between SKUs, the two `active` INSERTs of each chunk; all counted exactly."""
-    monkeypatch.setattr(engine, "RUN_ROWS", 500)
-    monkeypatch.setattr(engine, "FIRST_CHUNK_ROWS", 37)
-    monkeypatch.setattr(engine, "MIN_CHUNK_ROWS", 37)
-    monkeypatch.setattr(engine, "CHUNK_SECONDS", 0)
+    monkeypatch.setattr(staging, "RUN_ROWS", 500)
+    monkeypatch.setattr(staging, "FIRST_CHUNK_ROWS", 37)
+    monkeypatch.setattr(staging, "MIN_CHUNK_ROWS", 37)
+    monkeypatch.setattr(staging, "CHUNK_SECONDS", 0)
     rng = random.Random(7)
     for n in range(0, 3000, 7):
         make_product(sku=f"SKU-{n}", name="Old", description="old", active=n % 2 == 0)
@@ -442,15 +441,6 @@ def test_an_import_of_nothing_valid_changes_nothing(pg):
 
     assert counts(result) == (1, 0, 0, 1, 0)
     assert everything() == before
-
-
-def test_the_stale_marking_sql_is_the_search_modules(pg):
-    with CaptureQueriesContext(connection) as queries:
-        search.mark_stale()
-
-    assert [query["sql"] for query in queries.captured_queries] == [engine.MARK_SEARCH_STALE_SQL]
-    assert Product._meta.db_table == engine.PRODUCT_TABLE
-    assert SearchIndexState._meta.db_table == engine.SEARCH_STATE_TABLE
 
 
 def test_a_connection_out_of_autocommit_is_committed(pg):

@@ -17,14 +17,14 @@ from django.core.files.storage import default_storage
 from django.test import Client
 from rest_framework.authtoken.models import Token
 
-from devstack.services import die_with_parent, stop_process, worker_command
-from imports import services
-from imports.models import Job
-from imports.tasks import run_import
+from devstack.processes import die_with_parent, stop_process, worker_command
+from jobs import lifecycle, services
+from jobs.models import Job
+from jobs.tasks import run_import
 from products.models import Product
 from products.tests.factories import make_product
 
-from .test_jobs_api import SAMPLE, upload, wait_for
+from .helpers import SAMPLE, upload, wait_for
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.integration]
 
@@ -170,7 +170,7 @@ def test_a_worker_killed_mid_import_changes_nothing_and_the_retry_lands_once(
         assert time.monotonic() < deadline, body
         time.sleep(0.2)
     assert body["status"] == "FAILED"
-    assert body["error_message"] == services.DEAD_WORKER_ERROR
+    assert body["error_message"] == lifecycle.DEAD_WORKER_ERROR
     assert list(Product.objects.values_list("sku", "name", "description")) == [
         ("SKU-0", "Before", "untouched")
     ]

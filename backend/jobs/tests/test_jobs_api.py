@@ -3,37 +3,18 @@
 import csv
 import gzip
 import io
-import time
 import uuid
-from pathlib import Path
-from typing import Any
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from imports.models import Job
+from jobs.models import Job
 from products.models import Product
 from products.tests.factories import make_product
 
+from .helpers import SAMPLE, upload, wait_for
+
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.integration]
-
-SAMPLE = Path(__file__).resolve().parents[3] / "products.csv"
-
-
-def upload(api, content: bytes, name: str = "catalog.csv") -> Any:
-    return api.post(
-        "/api/products/upload/", {"file": SimpleUploadedFile(name, content)}, format="multipart"
-    )
-
-
-def wait_for(api, body: dict[str, Any], timeout: float = 60) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while True:
-        job: dict[str, Any] = api.get(body["status_url"]).json()
-        if job["status"] in {"COMPLETED", "FAILED"}:
-            return job
-        assert time.monotonic() < deadline, f"job still {job['status']}: {job}"
-        time.sleep(0.1)
 
 
 def catalog() -> list[tuple[str, str, str, bool]]:
@@ -161,7 +142,7 @@ def test_json_to_the_upload_endpoint_is_a_415(api):
 def test_with_the_broker_down_the_upload_is_a_503_and_no_job_stays_pending(api, settings):
     from kombu import pools
 
-    from devstack.services import free_port
+    from devstack.processes import free_port
     from product_importer.celery import app
 
     def use_broker(url: str) -> None:

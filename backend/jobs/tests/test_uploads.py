@@ -1,7 +1,7 @@
 import gzip
 import io
 
-from imports.uploads import catalog_size, open_catalog
+from jobs.uploads import catalog_size, open_catalog
 
 CSV = b"sku,name\n" + b"".join(b"sku-%d,Product %d\n" % (i, i) for i in range(5000))
 

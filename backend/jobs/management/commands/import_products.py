@@ -6,11 +6,11 @@ from typing import Any, BinaryIO, cast
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
-from imports.engine import ImportFailed, Progress, import_products
-from imports.services import STAGE_MESSAGES
-from imports.tasks import catalog_lock, engine_connection
-from imports.uploads import catalog_size, open_catalog
-from products import search
+from jobs.db import catalog_lock, job_connection
+from jobs.engine import ImportFailed, Progress, import_products
+from jobs.lifecycle import STAGE_MESSAGES
+from jobs.uploads import catalog_size, open_catalog
+from products.services import rebuild_search_now
 
 
 class Command(BaseCommand):
@@ -35,7 +35,7 @@ class Command(BaseCommand):
             try:
                 with (
                     file.open("rb") as raw,
-                    engine_connection() as conn,
+                    job_connection() as conn,
                     catalog_lock(conn, wait),
                 ):
                     size = catalog_size(cast(BinaryIO, raw), file.name)
@@ -53,5 +53,5 @@ class Command(BaseCommand):
         if result.invalid_count > 20:
             self.stdout.write(f"  ... and {result.invalid_count - 20:,} more invalid rows.")
         self.stdout.write("Rebuilding the search table...")
-        rebuilt = search.rebuild()
+        rebuilt = rebuild_search_now()
         self.stdout.write(f"Search table rebuilt in {rebuilt.seconds:.1f} s.")

@@ -1,0 +1,99 @@
+"""What the engine promises and reports: its errors, its progress, its result.
+
+Shared by the engine's modules (`reading`, `staging`) and its callers; nothing here touches the
+database or the file.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Final, Literal
+
+# Percent of the whole at the end of parsing and once the runs are sorted, after timings of the
+# real file's shape (docs/benchmarks.md, "The import"): parsing takes about an eighth, sorting a
+# twelfth, the upsert the rest.
+PARSED_PERCENT: Final = 12
+SORTED_PERCENT: Final = 20
+
+
+class ImportFailed(Exception):
+    """The file cannot be imported at all; the message says what is wrong and where.
+
+    Nothing was committed: the catalog is exactly as it was.
+    """
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Where an import is.
+
+    `stage` is "parsing" (reading the file; `total_rows` is None because it is not known yet,
+    `processed_rows` counts records read so far, not lines) or "importing" (`total_rows` is the
+    file's record count, `processed_rows` counts records dealt with: rejected, superseded by a
+    later row of the same SKU, or written). `percent` (0-100) never goes down; during parsing it
+    comes from the bytes read, so it stays 0 when the size of the stream is not known.
+    """
+
+    stage: Literal["parsing", "importing"]
+    processed_rows: int
+    total_rows: int | None
+    percent: int
+
+
+@dataclass(frozen=True)
+class RowError:
+    """A row that was not imported: the physical line it starts on, why, and its fields.
+
+    `fields` is the row as parsed (at most 20 fields of at most 1,000 characters each; empty when
+    the row could not be parsed). It may hold NUL characters: they are one of the reasons.
+    """
+
+    line: int
+    reason: str
+    fields: list[str]
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    """What an import did. `total_rows` counts the file's records (not lines, blank lines
+    skipped, header excluded) = `invalid_count` + `duplicate_count` + `created_count` +
+    `updated_count`. `duplicate_count` counts valid rows superseded by a later row of the same
+    SKU. `errors` keeps the first `max_errors` bad rows; `invalid_count` counts all of them.
+    """
+
+    total_rows: int
+    created_count: int
+    updated_count: int
+    invalid_count: int
+    duplicate_count: int
+    errors: list[RowError] = field(default_factory=list)
+
+
+class Reporter:
+    """Calls the progress callback at most every `interval` seconds, unless forced."""
+
+    def __init__(self, callback: Callable[[Progress], None], interval: float) -> None:
+        self._callback = callback
+        self._interval = interval
+        self._next = 0.0
+        self._percent = 0
+
+    def due(self) -> bool:
+        return time.monotonic() >= self._next
+
+    def report(
+        self,
+        stage: Literal["parsing", "importing"],
+        processed_rows: int,
+        total_rows: int | None,
+        percent: int,
+        *,
+        force: bool = False,
+    ) -> None:
+        if not force and not self.due():
+            return
+        self._percent = max(self._percent, min(percent, 100))
+        self._callback(Progress(stage, processed_rows, total_rows, self._percent))
+        self._next = time.monotonic() + self._interval

@@ -1,0 +1,104 @@
+"""The import job: a stored CSV file, through the engine, into the catalog.
+
+Run: the engine reads the stored upload and upserts it in one transaction, on the job's own
+connection, holding the catalog lock. Progress: the engine's callback becomes the job's stage,
+rows and percent. Outcome: the counts, the per-row error report (CSV) when rows were refused, the
+upload removed once it has been imported (a failed import keeps it for a retry), and the search
+table refreshed for what the import changed.
+"""
+
+import csv
+import io
+import logging
+import zlib
+from collections.abc import Iterable
+from functools import partial
+from typing import BinaryIO, cast
+
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+
+from products.services import refresh_search_after_import
+
+from .. import lifecycle
+from ..db import catalog_lock, job_connection
+from ..engine import ImportFailed, ImportResult, Progress, import_products
+from ..models import Job
+from ..uploads import catalog_size, open_catalog
+
+logger = logging.getLogger(__name__)
+
+
+def run(job: Job) -> None:
+    """Import the job's stored file; the job ends COMPLETED with its counts, or FAILED."""
+    try:
+        with (
+            lifecycle.heartbeat(job),
+            job_connection() as conn,
+            catalog_lock(conn, partial(lifecycle.set_stage, job, "waiting")),
+        ):
+            lifecycle.set_stage(job, "parsing")
+            with default_storage.open(job.file, "rb") as stored:
+                source = cast(BinaryIO, stored)
+                result = import_products(
+                    conn,
+                    open_catalog(source, job.file),
+                    size_bytes=catalog_size(source, job.file),
+                    progress=partial(report_progress, job),
+                )
+    except ImportFailed as exc:
+        lifecycle.finish(job, error=str(exc))
+        return
+    except (OSError, EOFError, zlib.error) as exc:  # a .csv.gz that is corrupt or cut short
+        lifecycle.finish(job, error=f"The file could not be read ({exc}); nothing was imported.")
+        return
+    except Exception:
+        logger.exception("import job %s failed", job.pk)
+        lifecycle.finish(job, error="The import failed unexpectedly; the catalog is unchanged.")
+        return
+    record_outcome(job, result)
+
+
+def report_progress(job: Job, progress: Progress) -> None:
+    lifecycle.set_stage(
+        job,
+        progress.stage,
+        processed_rows=progress.processed_rows,
+        total_rows=progress.total_rows,
+        percent=progress.percent,
+    )
+
+
+def record_outcome(job: Job, result: ImportResult) -> None:
+    """What a committed import leaves: its report, its counts, no upload, fresh search."""
+    if result.errors:
+        save_error_report(job, ((e.line, e.reason, e.fields) for e in result.errors))
+    lifecycle.finish(
+        job,
+        total_rows=result.total_rows,
+        processed_rows=result.total_rows,
+        created_count=result.created_count,
+        updated_count=result.updated_count,
+        invalid_count=result.invalid_count,
+        duplicate_count=result.duplicate_count,
+    )
+    discard_upload(job)
+    refresh_search_after_import()
+
+
+def save_error_report(job: Job, rows: Iterable[tuple[int, str, list[str]]]) -> None:
+    """The per-row error report: line, reason, then the row's original fields."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["line", "reason", "fields"])
+    for line, reason, fields in rows:
+        writer.writerow([line, reason, *fields])
+    name = default_storage.save(f"errors/{job.pk}.csv", ContentFile(buffer.getvalue().encode()))
+    Job.objects.filter(pk=job.pk).update(errors_file=name)
+
+
+def discard_upload(job: Job) -> None:
+    """An import that completed has no use for its upload any more (a failed one keeps it)."""
+    if job.file:
+        default_storage.delete(job.file)
+        Job.objects.filter(pk=job.pk).update(file="")

@@ -1,0 +1,84 @@
+"""The catalog's set-based writes, as SQL for a psycopg connection: what the jobs run.
+
+An import (`jobs.engine`) and a bulk delete (`services.delete_all_products`) write the products
+tables in one transaction on a connection of their own, beside Django's; the SQL that touches
+those tables lives here, with the tables' names taken from the models.
+"""
+
+from typing import Any, Final
+
+import psycopg
+
+from .models import Product, ProductCount, ProductSearch, SearchIndexState
+
+PRODUCT_TABLE: Final = Product._meta.db_table
+COUNT_TABLE: Final = ProductCount._meta.db_table
+SEARCH_TABLE: Final = ProductSearch._meta.db_table
+SEARCH_STATE_TABLE: Final = SearchIndexState._meta.db_table
+# Searches scan the products until the search table is rebuilt (`products.search`): a bulk write
+# runs this in its transaction and queues the rebuild once it has committed.
+MARK_SEARCH_STALE_SQL: Final = (
+    f"INSERT INTO {SEARCH_STATE_TABLE} AS s (id, fresh, generation) VALUES (1, false, 1)"
+    " ON CONFLICT (id) DO UPDATE SET fresh = false, generation = s.generation + 1"
+)
+# Writers of the catalog wait while an import writes it, and the import waits for them: taken
+# before the first upsert, held to the commit. Without it, an API write that inserts a SKU the
+# import has not reached yet and then waits for the import's lock on the ProductCount row (the
+# count triggers) deadlocks with the import reaching that SKU. Readers are not blocked.
+LOCK_CATALOG_SQL: Final = f"LOCK TABLE {PRODUCT_TABLE} IN SHARE ROW EXCLUSIVE MODE"
+
+
+def upsert_chunk_sql(*, source: str, has_description: bool, has_active: bool) -> str:
+    """Upsert the next chunk: the winners (newest rows) of the next LIMIT keys after a key.
+
+    `source` is a table of staged rows (position, sku, name, description, active, sku_key),
+    sorted by `sku_key`, then position newest first; the statement takes the key after which to
+    start and the LIMIT as parameters. It answers how many products it created, how many it
+    wrote, how many staged rows it dealt with (duplicates included) and the last key. When the
+    file has an `active` column, the rows that give a value set it and the others keep the
+    product's (two INSERTs over disjoint keys); a new product is active unless the file says
+    otherwise. `xmax = 0` holds for a freshly inserted row and not for one updated by ON
+    CONFLICT: that is how created and updated rows are told apart without sending a row back.
+    """
+    updates = ["name = EXCLUDED.name", "sku = EXCLUDED.sku", "updated_at = EXCLUDED.updated_at"]
+    if has_description:
+        updates.append("description = EXCLUDED.description")
+    variants = [("", updates)]
+    if has_active:
+        variants = [
+            (" WHERE active IS NOT NULL", [*updates, "active = EXCLUDED.active"]),
+            (" WHERE active IS NULL", updates),
+        ]
+    inserts = [
+        f"written_{number} AS (INSERT INTO {PRODUCT_TABLE} AS p"
+        " (sku, name, description, active, created_at, updated_at)"
+        " SELECT sku, name, coalesce(description, ''), coalesce(active, true), now(), now()"
+        f" FROM chunk{condition}"
+        f" ON CONFLICT (sku_key) DO UPDATE SET {', '.join(assignments)}"
+        " RETURNING (xmax = 0) AS created)"
+        for number, (condition, assignments) in enumerate(variants)
+    ]
+    created = " + ".join(
+        f"(SELECT count(*) FILTER (WHERE created) FROM written_{number})"
+        for number in range(len(variants))
+    )
+    return (
+        "WITH chunk AS MATERIALIZED ("
+        " SELECT DISTINCT ON (sku_key) sku_key, sku, name, description, active,"
+        " count(*) OVER (PARTITION BY sku_key) AS copies"
+        f" FROM {source} WHERE sku_key > %s ORDER BY sku_key, position DESC LIMIT %s"
+        f"), {', '.join(inserts)}"
+        f" SELECT {created}, count(*), coalesce(sum(copies), 0)::bigint, max(sku_key) FROM chunk"
+    )
+
+
+def delete_all_products(conn: psycopg.Connection[Any]) -> int:
+    """Every product and its search row, in one transaction: TRUNCATE, milliseconds at any size.
+
+    Answers how many products there were (the kept count, locked against concurrent writers).
+    """
+    with conn.transaction():
+        row = conn.execute(f"SELECT total FROM {COUNT_TABLE} WHERE id = 1 FOR UPDATE").fetchone()
+        deleted = int(row[0]) if row else 0
+        conn.execute(f"TRUNCATE {PRODUCT_TABLE}, {SEARCH_TABLE}")
+    return deleted

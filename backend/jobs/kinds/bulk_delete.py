@@ -6,13 +6,12 @@ number of products deleted, and one `products.bulk_deleted` event.
 """
 
 import logging
-from functools import partial
 
 from products.services import delete_all_products
 
 from .. import lifecycle
-from ..db import catalog_lock, job_connection
 from ..models import Job
+from . import on_the_catalog
 
 logger = logging.getLogger(__name__)
 
@@ -20,11 +19,7 @@ logger = logging.getLogger(__name__)
 def run(job: Job) -> None:
     """Delete every product; the job ends COMPLETED with the count, or FAILED with none deleted."""
     try:
-        with (
-            lifecycle.heartbeat(job),
-            job_connection() as conn,
-            catalog_lock(conn, partial(lifecycle.set_stage, job, "waiting")),
-        ):
+        with on_the_catalog(job) as conn:
             lifecycle.set_stage(job, "deleting")
             deleted = delete_all_products(conn=conn)
     except Exception:

@@ -21,10 +21,10 @@ from django.core.files.storage import default_storage
 from products.services import refresh_search_after_import
 
 from .. import lifecycle
-from ..db import catalog_lock, job_connection
 from ..engine import ImportFailed, ImportResult, Progress, import_products
 from ..models import Job
 from ..uploads import catalog_size, open_catalog
+from . import on_the_catalog
 
 logger = logging.getLogger(__name__)
 
@@ -32,11 +32,7 @@ logger = logging.getLogger(__name__)
 def run(job: Job) -> None:
     """Import the job's stored file; the job ends COMPLETED with its counts, or FAILED."""
     try:
-        with (
-            lifecycle.heartbeat(job),
-            job_connection() as conn,
-            catalog_lock(conn, partial(lifecycle.set_stage, job, "waiting")),
-        ):
+        with on_the_catalog(job) as conn:
             lifecycle.set_stage(job, "parsing")
             with default_storage.open(job.file, "rb") as stored:
                 source = cast(BinaryIO, stored)

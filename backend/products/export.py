@@ -1,22 +1,17 @@
 """CSV export of a product query, streamed in keyset pages so memory stays flat at any size."""
 
-import csv
 import io
 from collections.abc import AsyncIterator
 
 from asgiref.sync import sync_to_async
 from django.db.models import QuerySet
 
+from core.csv_safety import SafeCsvWriter
+
 from .models import Product
 
 EXPORT_COLUMNS = ["sku", "name", "description", "active", "created_at", "updated_at"]
 CHUNK_ROWS = 5000
-# A spreadsheet runs a cell that starts with one of these as a formula (CSV injection).
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-
-
-def spreadsheet_safe(value: str) -> str:
-    return f"'{value}" if value.startswith(FORMULA_PREFIXES) else value
 
 
 def _rows(queryset: QuerySet[Product], after_id: int) -> list[tuple[int, list[str]]]:
@@ -25,9 +20,9 @@ def _rows(queryset: QuerySet[Product], after_id: int) -> list[tuple[int, list[st
         (
             p.id,
             [
-                spreadsheet_safe(p.sku),
-                spreadsheet_safe(p.name),
-                spreadsheet_safe(p.description),
+                p.sku,
+                p.name,
+                p.description,
                 "true" if p.active else "false",
                 p.created_at.isoformat(),
                 p.updated_at.isoformat(),
@@ -38,9 +33,10 @@ def _rows(queryset: QuerySet[Product], after_id: int) -> list[tuple[int, list[st
 
 
 async def export_csv(queryset: QuerySet[Product]) -> AsyncIterator[bytes]:
-    """Yield the header, then the products in id order, one chunk of CSV at a time."""
+    """Yield the header, then the products in id order, one chunk of CSV at a time (formula
+    cells escaped: `core.csv_safety`)."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
+    writer = SafeCsvWriter(buffer)
     writer.writerow(EXPORT_COLUMNS)
     after_id = 0
     while True:

@@ -7,7 +7,6 @@ upload removed once it has been imported (a failed import keeps it for a retry),
 table refreshed for what the import changed.
 """
 
-import csv
 import io
 import logging
 import zlib
@@ -18,6 +17,7 @@ from typing import BinaryIO, cast
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 
+from core.csv_safety import SafeCsvWriter
 from products.services import refresh_search_after_import
 
 from .. import lifecycle
@@ -83,9 +83,10 @@ def record_outcome(job: Job, result: ImportResult) -> None:
 
 
 def save_error_report(job: Job, rows: Iterable[tuple[int, str, list[str]]]) -> None:
-    """The per-row error report: line, reason, then the row's original fields."""
+    """The per-row error report: line, reason, then the row's original fields, every cell
+    formula-safe as in the export (`core.csv_safety`)."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
+    writer = SafeCsvWriter(buffer)
     writer.writerow(["line", "reason", "fields"])
     for line, reason, fields in rows:
         writer.writerow([line, reason, *fields])

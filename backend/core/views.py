@@ -1,10 +1,17 @@
-"""Views every app shares: the health check and JSON answers for unknown API paths."""
+"""Views every app shares: the health check, and Django's own error pages (400, 403, CSRF
+failure, 404, 500), which answer JSON under /api/ and keep Django's pages elsewhere."""
 
 import redis
 from django.conf import settings
+from django.core.exceptions import (
+    DisallowedHost,
+    RequestDataTooBig,
+    TooManyFieldsSent,
+    TooManyFilesSent,
+)
 from django.db import connection
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
-from django.views import defaults
+from django.views import csrf, defaults
 from django.views.decorators.http import require_GET
 
 
@@ -38,9 +45,46 @@ def healthz(request: HttpRequest) -> HttpResponse:
     return JsonResponse({"status": "ok", "database": "ok", "broker": "ok"})
 
 
+def is_api(request: HttpRequest) -> bool:
+    return request.path.startswith("/api/")
+
+
+def api_bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """Django's 400s (a SuspiciousOperation): JSON with words under /api/; a body over Django's
+    own DATA_UPLOAD_MAX_MEMORY_SIZE is a 413 there."""
+    if not is_api(request):
+        return defaults.bad_request(request, exception)
+    if isinstance(exception, RequestDataTooBig):
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        detail = f"The request's form fields are larger than the limit of {limit:,} bytes."
+        return JsonResponse({"detail": detail}, status=413)
+    if isinstance(exception, DisallowedHost):
+        detail = "Bad request: this site does not answer to that Host header."
+    elif isinstance(exception, TooManyFieldsSent | TooManyFilesSent):
+        detail = "Bad request: the form has too many fields or files."
+    else:
+        detail = "Bad request: the server refused it as malformed or unsafe."
+    return JsonResponse({"detail": detail}, status=400)
+
+
+def api_permission_denied(request: HttpRequest, exception: Exception) -> HttpResponse:
+    if not is_api(request):
+        return defaults.permission_denied(request, exception)
+    return JsonResponse(
+        {"detail": "You do not have permission to perform this action."}, status=403
+    )
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """CSRF_FAILURE_VIEW: DRF's words under /api/ (where DRF's own views check CSRF too)."""
+    if not is_api(request):
+        return csrf.csrf_failure(request, reason)
+    return JsonResponse({"detail": f"CSRF Failed: {reason}"}, status=403)
+
+
 def api_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     """JSON under /api/, Django's page elsewhere."""
-    if request.path.startswith("/api/"):
+    if is_api(request):
         return JsonResponse({"detail": "Not found."}, status=404)
     return defaults.page_not_found(request, exception or Http404())
 

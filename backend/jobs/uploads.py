@@ -1,4 +1,5 @@
-"""Checks on an uploaded catalog before it is stored: kind, emptiness, text or not."""
+"""A stored catalog's CSV bytes, held to their limits; checks on an upload before it is stored:
+kind, emptiness, text or not."""
 
 from __future__ import annotations
 
@@ -6,20 +7,103 @@ import codecs
 import gzip
 import io
 import zlib
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, Final, cast
 
+from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from rest_framework.exceptions import ValidationError
 
 ACCEPTED_SUFFIXES = (".csv", ".csv.gz")
 SNIFF_BYTES = 64 * 1024
+# The compression ratio counts only past this much CSV: a small file (a header and a few rows
+# alike) may compress very well, and costs nothing.
+RATIO_CHECKED_FROM: Final = 1024**2
+# What one read hands on at most, so that read() of everything still meets the limits in time.
+READ_CHUNK: Final = 1024**2
+
+
+class CatalogTooLarge(Exception):
+    """The catalog expands beyond MAX_IMPORT_BYTES, or a .csv.gz compresses more than
+    MAX_GZIP_RATIO to 1; the message says which, for the job's error."""
 
 
 def open_catalog(stream: BinaryIO, name: str) -> BinaryIO:
-    """The file's CSV bytes, decompressed on the fly for `.csv.gz`."""
+    """The file's CSV bytes, decompressed on the fly for `.csv.gz`, and limited: reading them
+    raises CatalogTooLarge once more than MAX_IMPORT_BYTES came out, or (gzip) once more than
+    MAX_GZIP_RATIO times the compressed bytes read so far did."""
     if name.lower().endswith(".gz"):
-        return gzip.GzipFile(fileobj=stream, mode="rb")  # type: ignore[return-value]
-    return stream
+        compressed = _Counted(stream)
+        decompressed = gzip.GzipFile(fileobj=cast(BinaryIO, compressed), mode="rb")
+        return cast(BinaryIO, _Limited(cast(BinaryIO, decompressed), compressed))
+    return cast(BinaryIO, _Limited(stream, None))
+
+
+class _Counted(io.RawIOBase):
+    """`stream`, counting the bytes read from it."""
+
+    def __init__(self, stream: BinaryIO) -> None:
+        super().__init__()
+        self._stream = stream
+        self.bytes_read = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1, /) -> bytes:
+        data = self._stream.read(size)
+        self.bytes_read += len(data)
+        return data
+
+
+class _Limited(io.RawIOBase):
+    """The CSV bytes of `source`, checked against the limits at each read."""
+
+    def __init__(self, source: BinaryIO, compressed: _Counted | None) -> None:
+        super().__init__()
+        self._source = source
+        self._compressed = compressed
+        self._max_bytes: int = settings.MAX_IMPORT_BYTES
+        self._max_ratio: int = settings.MAX_GZIP_RATIO
+        self.bytes_read = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1, /) -> bytes:
+        if size < 0:
+            return b"".join(iter(lambda: self.read(READ_CHUNK), b""))
+        data = self._source.read(min(size, READ_CHUNK))
+        self.bytes_read += len(data)
+        if self.bytes_read > self._max_bytes:
+            limit = _size(self._max_bytes)
+            raise CatalogTooLarge(
+                (
+                    f"The file expands to more than {limit} of CSV"
+                    if self._compressed is not None
+                    else f"The file is larger than {limit}"
+                )
+                + ", the most one import takes (MAX_IMPORT_BYTES): split it into smaller files."
+                " Nothing was imported."
+            )
+        if (
+            self._compressed is not None
+            and self.bytes_read > RATIO_CHECKED_FROM
+            and self.bytes_read > self._max_ratio * self._compressed.bytes_read
+        ):
+            raise CatalogTooLarge(
+                f"The file compresses more than {self._max_ratio}:1, which real catalogs do not "
+                "(they compress 2 to 15 times, under 170 even when every row repeats one long "
+                "description): it looks like a decompression bomb (MAX_GZIP_RATIO). Nothing "
+                "was imported."
+            )
+        return data
+
+
+def _size(n: int) -> str:
+    for unit, scale in (("GiB", 1024**3), ("MiB", 1024**2), ("KiB", 1024)):
+        if n >= scale and n % scale == 0:
+            return f"{n // scale:,} {unit}"
+    return f"{n:,} bytes"
 
 
 def catalog_size(stream: BinaryIO, name: str) -> int | None:

@@ -94,6 +94,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
+    # Inside SecurityMiddleware, so the JSON it makes of an error page still gets its headers.
+    "core.middleware.ApiErrorsAsJson",
 ROOT_URLCONF = "product_importer.urls"
 
 TEMPLATES = [
@@ -189,7 +191,10 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 25,
 }
 
-# Uploads larger than this are refused (413) before they are read. Default 1 GiB.
+# Request bodies are counted as they arrive, in front of Django (core/body_limits.py): an upload
+# over MAX_UPLOAD_BYTES (default 1 GiB), or any other body over MAX_BODY_BYTES (JSON and forms;
+# default 1 MiB), is refused with 413 once that many bytes came in, with or without a
+# Content-Length, and nothing beyond the limit is written to disk.
 MAX_UPLOAD_BYTES = env_int("MAX_UPLOAD_BYTES", 1024**3)
 # A running job's worker writes a heartbeat every JOB_HEARTBEAT_INTERVAL seconds; a job whose
 # heartbeat is older than JOB_HEARTBEAT_TIMEOUT seconds is failed as its worker's death.
@@ -219,12 +224,27 @@ WEBHOOK_MAX_DEFER = float(env_str("WEBHOOK_MAX_DEFER", "30"))
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Product Importer API",
+    # DRF's three, the JSON one with a size limit and a nesting bound (core/parsers.py).
+    "DEFAULT_PARSER_CLASSES": [
+        "core.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DESCRIPTION": "Import large product catalogs from CSV, manage products and webhooks.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
 }
 
+MAX_BODY_BYTES = env_int("MAX_BODY_BYTES", 1024**2)
+# A stored catalog may expand to at most MAX_IMPORT_BYTES of CSV (default 4 GiB), and a .csv.gz
+# compress at most MAX_GZIP_RATIO to 1 (default 200: catalogs compress 2 to 15 times, under 170
+# even when every row repeats one long description; a bomb of repeated rows 500 to 1,000);
+# beyond either, the import fails and changes nothing (jobs/uploads.py).
+MAX_IMPORT_BYTES = env_int("MAX_IMPORT_BYTES", 4 * 1024**3)
+MAX_GZIP_RATIO = env_int("MAX_GZIP_RATIO", 200)
+# Django's CSRF failure page: JSON under /api/ (core/views.py).
+CSRF_FAILURE_VIEW = "core.views.csrf_failure"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -40,3 +40,5 @@ urlpatterns = [
 
 handler404 = "core.views.api_not_found"
 handler500 = "core.views.api_server_error"
+handler400 = "core.views.api_bad_request"
+handler403 = "core.views.api_permission_denied"

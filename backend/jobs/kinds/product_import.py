@@ -23,7 +23,7 @@ from products.services import refresh_search_after_import
 from .. import lifecycle
 from ..engine import ImportFailed, ImportResult, Progress, import_products
 from ..models import Job
-from ..uploads import catalog_size, open_catalog
+from ..uploads import CatalogTooLarge, catalog_size, open_catalog
 from . import on_the_catalog
 
 logger = logging.getLogger(__name__)
@@ -42,7 +42,7 @@ def run(job: Job) -> None:
                     size_bytes=catalog_size(source, job.file),
                     progress=partial(report_progress, job),
                 )
-    except ImportFailed as exc:
+    except (ImportFailed, CatalogTooLarge) as exc:
         lifecycle.finish(job, error=str(exc))
         return
     except (OSError, EOFError, zlib.error) as exc:  # a .csv.gz that is corrupt or cut short

@@ -9,7 +9,7 @@ from tqdm import tqdm
 from jobs.db import catalog_lock, job_connection
 from jobs.engine import ImportFailed, Progress, import_products
 from jobs.lifecycle import STAGE_MESSAGES
-from jobs.uploads import catalog_size, open_catalog
+from jobs.uploads import CatalogTooLarge, catalog_size, open_catalog
 from products.services import rebuild_search_now
 
 
@@ -43,6 +43,8 @@ class Command(BaseCommand):
                     result = import_products(conn, source, size_bytes=size, progress=report)
             except ImportFailed as exc:
                 raise CommandError(f"{file}: {exc} Nothing was imported.") from exc
+            except CatalogTooLarge as exc:
+                raise CommandError(f"{file}: {exc}") from exc
         self.stdout.write(
             f"{result.total_rows:,} rows: {result.created_count:,} created, "
             f"{result.updated_count:,} updated, {result.duplicate_count:,} repeated SKUs, "

@@ -63,8 +63,8 @@ FLOOR_SQL = r"""
 CREATE TEMP TABLE staging (position bigserial, name text, sku text, description text);
 \copy staging (name, sku, description) FROM {file} WITH (FORMAT csv, HEADER true)
 INSERT INTO floor_products (name, sku, description, active, created_at, updated_at)
-SELECT DISTINCT ON (lower(sku)) name, sku, description, true, now(), now()
-FROM staging ORDER BY lower(sku), position DESC
+SELECT DISTINCT ON (products_sku_key(sku)) name, sku, description, true, now(), now()
+FROM staging ORDER BY products_sku_key(sku), position DESC
 ON CONFLICT (sku_key) DO UPDATE
 SET name = EXCLUDED.name, sku = EXCLUDED.sku, description = EXCLUDED.description,
     updated_at = EXCLUDED.updated_at;

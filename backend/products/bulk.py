@@ -10,6 +10,7 @@ from typing import Any, Final
 import psycopg
 
 from .models import Product, ProductCount, ProductSearch, SearchIndexState
+from .sku import KEY_FUNCTION
 
 PRODUCT_TABLE: Final = Product._meta.db_table
 COUNT_TABLE: Final = ProductCount._meta.db_table
@@ -26,6 +27,12 @@ MARK_SEARCH_STALE_SQL: Final = (
 # import has not reached yet and then waits for the import's lock on the ProductCount row (the
 # count triggers) deadlocks with the import reaching that SKU. Readers are not blocked.
 LOCK_CATALOG_SQL: Final = f"LOCK TABLE {PRODUCT_TABLE} IN SHARE ROW EXCLUSIVE MODE"
+
+
+def sku_key_sql(column: str) -> str:
+    """The SKU key of `column`, as the catalog's unique `sku_key` computes it (`products.sku`):
+    for a table of staged rows, so that they fall together exactly when they would collide."""
+    return f"{KEY_FUNCTION}({column})"
 
 
 def upsert_chunk_sql(*, source: str, has_description: bool, has_active: bool) -> str:

@@ -9,6 +9,7 @@ from django.db.models.functions import Lower
 
 from . import search
 from .models import Product
+from .sku import SkuKey
 
 # `?ordering=` keys and what they sort by: names and SKUs alphabetically in any letter case.
 ORDERINGS: dict[str, OrderBy | F | Lower] = {
@@ -40,7 +41,9 @@ class ProductOrderingFilter(django_filters.OrderingFilter):
 
 class ProductFilter(django_filters.FilterSet):
     sku = django_filters.CharFilter(
-        method="filter_sku", label="SKU (exact, any letter case)", max_length=255
+        method="filter_sku",
+        label="SKU (exact, any letter case or Unicode form, spaces trimmed)",
+        max_length=255,
     )
     name = django_filters.CharFilter(method="filter_contains", label="Name contains")
     description = django_filters.CharFilter(method="filter_contains", label="Description contains")
@@ -59,7 +62,8 @@ class ProductFilter(django_filters.FilterSet):
         fields = ["sku", "name", "description", "active"]
 
     def filter_sku(self, qs: QuerySet[Product], name: str, value: str) -> QuerySet[Product]:
-        return qs.filter(sku_key=Lower(Value(value)))
+        """The SKU's own identity (`products.sku`), computed by the database: an index lookup."""
+        return qs.filter(sku_key=SkuKey(Value(value)))
 
     def filter_contains(self, qs: QuerySet[Product], name: str, value: str) -> QuerySet[Product]:
         return search.matching(qs, value, fields=(name,), fresh=self.search_table_fresh)

@@ -5,19 +5,23 @@ from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
 
+from .sku import SkuKey
+
 
 class Product(models.Model):
-    """A product; its SKU is its identity, unique in any letter case.
+    """A product; its SKU is its identity, unique in any letter case and Unicode form.
 
-    `sku` keeps the spelling as written; `sku_key` is the database's `lower(sku)`, unique, so two
-    writers can never store "ABC-1" and "abc-1" side by side.
+    `sku` keeps the spelling as written; `sku_key` is the database's `products_sku_key(sku)`
+    (normalized, trimmed, case-folded: `products.sku`), unique, so two writers can never store
+    "ABC-1" and "abc-1", or an NFC "CAFÉ" and an NFD one, side by side. Text, not 255 characters:
+    normalization and folding can lengthen a SKU.
     """
 
     name = models.CharField(max_length=255)
     sku = models.CharField(max_length=255)
     sku_key = models.GeneratedField(
-        expression=Lower("sku"),
-        output_field=models.CharField(max_length=255),
+        expression=SkuKey("sku"),
+        output_field=models.TextField(),
         db_persist=True,
     )
     description = models.TextField(blank=True, default="")

@@ -1,9 +1,9 @@
 from django.db.models import Value
-from django.db.models.functions import Lower
 from rest_framework import serializers
 
 from .models import Product
 from .services import duplicate_sku_message
+from .sku import SkuKey, sku_problem
 
 
 class ProductSerializer(serializers.ModelSerializer[Product]):
@@ -13,9 +13,14 @@ class ProductSerializer(serializers.ModelSerializer[Product]):
         read_only_fields = ["id", "created_at", "updated_at"]
 
     def validate_sku(self, value: str) -> str:
-        taken = Product.objects.filter(sku_key=Lower(Value(value)))
+        """Trimmed already (DRF's `trim_whitespace`); the taken key is the database's."""
+        problem = sku_problem(value)
+        if problem is not None:
+            raise serializers.ValidationError(f"The SKU {problem}.")
+        taken = Product.objects.filter(sku_key=SkuKey(Value(value)))
         if self.instance is not None:
             taken = taken.exclude(pk=self.instance.pk)
-        if taken.exists():
-            raise serializers.ValidationError(duplicate_sku_message(value))
+        existing = taken.values_list("sku", flat=True).first()
+        if existing is not None:
+            raise serializers.ValidationError(duplicate_sku_message(value, existing=existing))
         return value

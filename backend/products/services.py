@@ -16,8 +16,13 @@ from .payloads import product_data
 from .tasks import rebuild_search_index
 
 
-def duplicate_sku_message(sku: str) -> str:
-    return f"A product with SKU '{sku}' already exists (SKUs ignore letter case)."
+def duplicate_sku_message(sku: str, *, existing: str | None = None) -> str:
+    """`existing` is the taken SKU as written, named when it is spelled otherwise."""
+    spelled = f" (as '{existing}')" if existing is not None and existing != sku else ""
+    return (
+        f"A product with SKU '{sku}' already exists{spelled}: SKUs ignore letter case, "
+        "Unicode forms and surrounding spaces."
+    )
 
 
 def duplicate_sku_error(sku: str) -> ValidationError:

@@ -16,9 +16,10 @@ from .serializers import ProductSerializer
 class ProductViewSet(viewsets.ModelViewSet[Product]):
     """Products: list, filter, search, create, edit and delete.
 
-    Filters: `?sku=` (exact, any letter case), `?name=` and `?description=` (contains, any case),
-    `?active=true|false`, `?search=` (SKU, name and description), `?ordering=` (id, name, sku,
-    created_at, updated_at; `-` for descending), `?page=` and `?page_size=` (up to 100).
+    Filters: `?sku=` (exact, as SKUs are matched: letter case, Unicode form and spaces aside),
+    `?name=` and `?description=` (contains, any case), `?active=true|false`, `?search=` (SKU, name
+    and description), `?ordering=` (id, name, sku, created_at, updated_at; `-` for descending),
+    `?page=` and `?page_size=` (up to 100).
     """
 
     queryset = Product.objects.all()

@@ -16,6 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, BinaryIO, Final
 
+from products.sku import sku_problem as sku_identity_problem
+
 from .contract import PARSED_PERCENT, ImportFailed, Reporter, RowError
 
 if TYPE_CHECKING:
@@ -101,7 +103,8 @@ def read_rows(
     """Read the file and hand its valid rows to `write_row`; the bad ones become errors.
 
     The loop over rows is the hot path of the whole import (docs/benchmarks.md, "The import"):
-    one length check, two strips and four comparisons for a good row, no function layers.
+    two strips, two length checks, two string tests and four comparisons for a good row, no
+    function layers.
     """
     counter = CountingReader(source)
     text = io.TextIOWrapper(counter, encoding="utf-8-sig", newline="")
@@ -150,11 +153,14 @@ def read_rows(
                         and len(name) <= MAX_NAME_LENGTH
                         and active is not _NOT_AS_WRITTEN
                         and not counter.saw_nul
+                        and sku.isascii()
+                        and sku.isprintable()
                     ):
                         write_row((position, sku, name, description, active))
                         valid += 1
                     else:
-                        # The slow path: an active value spelled otherwise, or a problem.
+                        # The slow path: an active value spelled otherwise, a SKU beyond
+                        # printable ASCII (checked by `products.sku`), or a problem.
                         reason = _row_problem(row, sku, name, i_active, counter.saw_nul)
                         if reason is None:
                             if i_active >= 0:
@@ -226,6 +232,8 @@ def _row_problem(row: list[str], sku: str, name: str, i_active: int, check_nul: 
         problems.append("empty sku")
     elif len(sku) > MAX_SKU_LENGTH:
         problems.append(f"sku is longer than {MAX_SKU_LENGTH} characters ({len(sku)})")
+    elif (sku_problem := sku_identity_problem(sku)) is not None:
+        problems.append(f"sku {sku_problem}")
     if not name:
         problems.append("empty name")
     elif len(name) > MAX_NAME_LENGTH:

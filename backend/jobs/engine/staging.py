@@ -2,7 +2,7 @@
 
 The database sorts the staged rows by SKU in runs, then merges the runs as it upserts them into
 the catalog in chunks of about a quarter of a second, in SKU order: the last row of a SKU wins
-(SKUs compared with `lower()`, as the catalog's unique `sku_key` does), and created, updated and
+(SKUs compared by the catalog's own key function, `products.sku`), and created, updated and
 duplicate rows are counted in SQL. The SQL that writes the products tables is the products app's
 (`products.bulk`); the staging tables here are temporary, dropped at the commit.
 """
@@ -16,7 +16,7 @@ from typing import Any, BinaryIO, Final
 
 import psycopg
 
-from products.bulk import LOCK_CATALOG_SQL, MARK_SEARCH_STALE_SQL, upsert_chunk_sql
+from products.bulk import LOCK_CATALOG_SQL, MARK_SEARCH_STALE_SQL, sku_key_sql, upsert_chunk_sql
 
 from .contract import PARSED_PERCENT, SORTED_PERCENT, Reporter
 from .reading import Parsed, read_rows
@@ -30,22 +30,22 @@ CHUNK_SECONDS: Final = 0.25
 FIRST_CHUNK_ROWS: Final = 10_000
 MIN_CHUNK_ROWS: Final = 1_000
 
-STAGING_SQL = """
+STAGING_SQL = f"""
 CREATE TEMPORARY TABLE import_staging (
     position integer NOT NULL,
     sku text NOT NULL,
     name text NOT NULL,
     description text,
     active boolean,
-    sku_key text COLLATE "C" GENERATED ALWAYS AS (lower(sku)) STORED
+    sku_key text COLLATE "C" GENERATED ALWAYS AS ({sku_key_sql("sku")}) STORED
 ) ON COMMIT DROP
 """
 COPY_SQL = (
     "COPY import_staging (position, sku, name, description, active) FROM STDIN (FORMAT BINARY)"
 )
 COPY_TYPES = ["int4", "text", "text", "text", "bool"]
-# `sku_key` is `lower(sku)` computed with the database's collation, as the catalog computes its
-# unique key, so two rows fall together here exactly when they would collide there. It is sorted
+# `sku_key` is the SKU key computed by the very function that generates the catalog's unique key,
+# so two rows fall together here exactly when they would collide there. It is sorted
 # in the "C" collation (byte order): the same groups, much faster than a linguistic collation, and
 # for the usual C.UTF-8 databases the very order of the catalog's index, which makes the upsert
 # faster than in file order (docs/benchmarks.md, "The import").

@@ -21,6 +21,7 @@ from django.db import connection
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from core.roles import ADMIN, assign_role
 from devstack.processes import (
     die_with_parent,
     free_port,
@@ -35,7 +36,11 @@ QUEUES = ("imports", "webhooks")
 
 @pytest.fixture
 def user(db: None) -> User:
-    return User.objects.create_user(username="alice", password="correct-horse-battery")
+    """alice, an admin: she may do everything, as every user could before roles
+    (core/tests/test_roles.py tests the other roles)."""
+    alice = User.objects.create_user(username="alice", password="correct-horse-battery")
+    assign_role(alice, ADMIN)
+    return alice
 
 
 @pytest.fixture

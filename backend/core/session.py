@@ -19,6 +19,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from .roles import ROLE_NAMES, permissions_of, role_of
+from .throttling import SIGN_IN_THROTTLES
+
 
 class CredentialsSerializer(serializers.Serializer[Any]):
     username = serializers.CharField(max_length=150)
@@ -34,6 +37,8 @@ SESSION_SCHEMA = inline_serializer(
                 "id": serializers.IntegerField(),
                 "username": serializers.CharField(),
                 "is_staff": serializers.BooleanField(),
+                "role": serializers.ChoiceField(choices=ROLE_NAMES, allow_null=True),
+                "permissions": serializers.ListField(child=serializers.CharField()),
             },
             allow_null=True,
         )
@@ -49,6 +54,8 @@ def _session(user: AbstractBaseUser | AnonymousUser) -> dict[str, Any]:
             "id": user.pk,
             "username": user.get_username(),
             "is_staff": bool(getattr(user, "is_staff", False)),
+            "role": role_of(user),
+            "permissions": permissions_of(user),
         }
     }
 
@@ -58,12 +65,18 @@ class SessionView(APIView):
     """`GET`: the signed-in user, or `{"user": null}` (200 either way, and the CSRF cookie);
     `POST` username and password: sign in; `DELETE`: sign out.
 
+    The user comes with its `role` (`viewer`, `editor`, `admin`, or null for none) and the
+    `permissions` it holds (`app_label.codename`, see `core.roles`), so that the dashboard can
+    leave out or disable what the role may not do.
+
     `POST` checks the CSRF token even though nobody is signed in yet, so another site cannot sign a
     visitor in to an account of its choosing.
     """
 
     authentication_classes = [SessionAuthentication]
     permission_classes = [AllowAny]
+    # Sign-in attempts (POST) per address and per username, besides the rates of every request.
+    throttle_classes = [*SIGN_IN_THROTTLES, *APIView.throttle_classes]
 
     @extend_schema(responses={200: SESSION_SCHEMA})
     def get(self, request: Request) -> Response:

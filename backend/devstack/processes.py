@@ -40,6 +40,9 @@ def web_command(port: int, *, workers: int = 1, log_level: str = "info") -> list
         sys.executable, "-m", "uvicorn", "product_importer.asgi:application",
         "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
         "--lifespan", "off", "--no-access-log", "--log-level", log_level,
+        # The client's address is the connection's: NUM_PROXIES decides whether to trust
+        # X-Forwarded-For (uvicorn would take it from any client on 127.0.0.1).
+        "--no-proxy-headers",
     ]  # fmt: skip
 
 

@@ -211,6 +211,16 @@ def _environment(session: Session) -> None:
     # The test session keeps the CPUs busy; its deliveries must not wait for them to calm down.
     os.environ.setdefault("WEBHOOK_YIELD_ABOVE_CPU", "100")
     os.environ.setdefault("WEBHOOK_YIELD_ABOVE_EVENTS", "0")
+    # The suite signs alice in and sends requests far faster than a person: rates it never meets
+    # (core/tests/test_throttling.py sets its own).
+    for limit in (
+        "ANONYMOUS_PER_ADDRESS",
+        "REQUESTS_PER_USER",
+        "JOBS_PER_USER",
+        "SIGN_IN_PER_ADDRESS",
+        "SIGN_IN_PER_USERNAME",
+    ):
+        os.environ.setdefault(f"THROTTLE_{limit}", "10000/minute")
 
 
 def _start_servers(session: Session) -> None:

@@ -18,7 +18,9 @@ from django.contrib.auth.models import User
 from playwright.sync_api import Page, expect, sync_playwright
 from rest_framework.authtoken.models import Token
 
-from .helpers import SCREENSHOTS, Api, BrowserErrors, sign_in
+from core.roles import VIEWER, assign_role
+
+from .helpers import PASSWORD, SCREENSHOTS, Api, BrowserErrors, sign_in
 
 CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [
@@ -44,6 +46,14 @@ def api(live_server_url: str, user: User) -> Api:
     """Made before the browser starts: its token is the test's only database work."""
     token, _ = Token.objects.get_or_create(user=user)
     return Api(live_server_url, token.key)
+
+
+@pytest.fixture
+def viewer(user: User) -> User:
+    """vic, a viewer (alice is an admin). Name it before `dashboard`: made before the browser."""
+    vic = User.objects.create_user(username="vic", password=PASSWORD)
+    assign_role(vic, VIEWER)
+    return vic
 
 
 @pytest.fixture

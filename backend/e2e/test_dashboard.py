@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 import requests
+from django.contrib.auth.models import User
 from playwright.sync_api import Page, expect
 
 from .helpers import Api, BrowserErrors, screenshot, sign_in
@@ -226,6 +227,51 @@ def test_delete_all_needs_the_word_then_shows_progress_and_a_notice(
     expect(page.get_by_text("No products yet: import a CSV.")).to_be_visible()
     screenshot(page, "08-delete-all-done")
     assert api.product_count() == 0
+
+
+def test_a_viewer_reads_and_is_told_why_the_rest_is_disabled(
+    viewer: User, dashboard: Page, api: Api, tmp_path: Path
+) -> None:
+    catalog = tmp_path / "catalog.csv"
+    catalog.write_text("sku,name\nREAD-1,Readable\nREAD-2,Also readable\n")
+    api.import_csv(catalog)
+    page = dashboard
+    sign_in(page, "/products", username="vic")
+    expect(page.get_by_test_id("role")).to_have_text("viewer")
+    expect(page.get_by_role("region", name="Products").locator("tbody tr")).to_have_count(2)
+    expect(page.get_by_role("link", name="Export CSV")).to_be_visible()
+    new = page.get_by_role("button", name="New product")
+    expect(new).to_be_disabled()
+    expect(new).to_have_accessible_description(
+        "Only an editor or an admin can add, edit or delete products (your role: viewer)."
+    )
+    delete_all = page.get_by_role("button", name="Delete all…")
+    expect(delete_all).to_be_disabled()
+    expect(
+        page.get_by_text("Only an admin can delete all products (your role: viewer).")
+    ).to_be_visible()
+    row_actions = page.get_by_role("region", name="Products").get_by_role(
+        "button", name=re.compile(r"^(Edit|Delete)")
+    )
+    expect(row_actions).to_have_count(0)
+    screenshot(page, "10-viewer-products")
+
+    page.get_by_role("link", name="Import").click()
+    expect(page.get_by_label("Choose a file")).to_be_disabled()
+    expect(page.get_by_text("Only an editor or an admin can import products")).to_be_visible()
+    expect(page.get_by_role("cell", name="catalog.csv", exact=True)).to_be_visible()  # history
+    page.get_by_role("link", name="Webhooks").click()
+    expect(
+        page.get_by_text("Only an admin can see and manage webhooks (your role: viewer).")
+    ).to_be_visible()
+    screenshot(page, "11-viewer-webhooks")
+    # What the page does not offer, the API refuses, in words.
+    csrf = next(c["value"] for c in page.context.cookies() if c["name"] == "csrftoken")
+    response = page.request.post("/api/products/bulk_delete/", headers={"X-CSRFToken": csrf})
+    assert response.status == 403
+    assert response.json() == {
+        "detail": "Only an admin may delete all products; your role is viewer."
+    }
 
 
 def test_the_dashboard_fits_a_phone(signed_in: Page, api: Api) -> None:

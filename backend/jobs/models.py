@@ -2,6 +2,7 @@
 
 import uuid
 
+from django.conf import settings
 from django.db import models
 
 
@@ -41,11 +42,28 @@ class Job(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # Who started it (upload, bulk delete): an editor acts on its own jobs only (core.roles).
+    # Null for jobs of the command line, of users since deleted, and of before this field.
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="jobs",
+    )
 
     class Meta:
         ordering = ["-created_at"]
         indexes = [
             models.Index(fields=["kind", "status", "-created_at"], name="job_kind_status_idx")
+        ]
+        # The roles' permissions on jobs (core.roles); `view_job` reads any job's state.
+        permissions = [
+            ("import_products", "Can import products from a file"),
+            ("delete_all_products", "Can delete all products"),
+            ("act_on_own_job", "Can retry, cancel, apply or revert the jobs it started"),
+            ("act_on_any_job", "Can retry, cancel, apply or revert anyone's jobs"),
+            ("view_any_job_files", "Can download the reports and files of anyone's jobs"),
         ]
 
     def __str__(self) -> str:

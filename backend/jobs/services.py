@@ -12,6 +12,7 @@ from typing import Any
 
 from celery import Task
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
 from kombu.exceptions import OperationalError as BrokerError
@@ -44,7 +45,7 @@ def check_upload_size(content_length: int) -> None:
         )
 
 
-def create_import_job(*, upload: UploadedFile[Any] | None) -> Job:
+def create_import_job(*, upload: UploadedFile[Any] | None, created_by: User | None = None) -> Job:
     """Check the upload, store it (streamed, never whole in memory) and queue its import."""
     upload = check_upload(upload)
     name = upload.name or "upload.csv"
@@ -52,13 +53,15 @@ def create_import_job(*, upload: UploadedFile[Any] | None) -> Job:
     # Stored under the job's id: the user's file name is only shown, never used as a path.
     suffix = ".csv.gz" if name.lower().endswith(".gz") else ".csv"
     stored = default_storage.save(f"uploads/{job_id}{suffix}", upload)
-    job = Job.objects.create(id=job_id, kind=Job.Kind.IMPORT, file=stored, file_name=name)
+    job = Job.objects.create(
+        id=job_id, kind=Job.Kind.IMPORT, file=stored, file_name=name, created_by=created_by
+    )
     _enqueue(job, run_import)
     return job
 
 
-def create_bulk_delete_job() -> Job:
-    job = Job.objects.create(kind=Job.Kind.BULK_DELETE)
+def create_bulk_delete_job(*, created_by: User | None = None) -> Job:
+    job = Job.objects.create(kind=Job.Kind.BULK_DELETE, created_by=created_by)
     _enqueue(job, run_bulk_delete)
     return job
 

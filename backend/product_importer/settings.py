@@ -5,6 +5,7 @@ Local defaults are safe; nothing secret has a default that production could end 
 
 import json
 import os
+import re
 from pathlib import Path
 
 import dj_database_url
@@ -39,6 +40,14 @@ def env_int(name: str, default: int) -> int:
 
 def env_list(name: str, default: str) -> list[str]:
     return [item.strip() for item in env_str(name, default).split(",") if item.strip()]
+
+
+def env_rate(name: str, default: str) -> str:
+    """A throttle's rate: "10/minute" (per second, minute, hour or day), or "off"."""
+    value = env_str(name, default).lower()
+    if value != "off" and not re.fullmatch(r"\d+/(s|sec|second|m|min|minute|h|hour|d|day)", value):
+        raise ImproperlyConfigured(f'{name} must be like "10/minute" or "off", not {value!r}')
+    return value
 
 
 DEBUG = env_bool("DEBUG", False)
@@ -85,6 +94,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Inside SecurityMiddleware, so the JSON it makes of an error page still gets its headers.
+    "core.middleware.ApiErrorsAsJson",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -94,8 +105,6 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
-    # Inside SecurityMiddleware, so the JSON it makes of an error page still gets its headers.
-    "core.middleware.ApiErrorsAsJson",
 ROOT_URLCONF = "product_importer.urls"
 
 TEMPLATES = [
@@ -167,6 +176,17 @@ STORAGES = {
 
 REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
 
+# The cache holds the throttles' counts, shared by every web process. Short timeouts: while Redis
+# is away the throttles let requests through (core/throttling.py) rather than wait for it.
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": "cache",
+        "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+    }
+}
+
 CELERY_BROKER_URL = REDIS_URL
 CELERY_BROKER_CONNECTION_TIMEOUT = 3
 CELERY_TASK_DEFAULT_QUEUE = "imports"
@@ -183,10 +203,30 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # Each view names the permission of each action; the roles hold them (core/roles.py).
+    "DEFAULT_PERMISSION_CLASSES": ["core.permissions.RolePermission"],
+    # Every request, per user and, anonymous, per address; sign-in and jobs have their own
+    # (core/throttling.py). The counts are kept in the cache (Redis).
+    "DEFAULT_THROTTLE_CLASSES": ["core.throttling.AnonThrottle", "core.throttling.UserThrottle"],
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": env_rate("THROTTLE_ANONYMOUS_PER_ADDRESS", "300/minute"),
+        "user": env_rate("THROTTLE_REQUESTS_PER_USER", "2000/minute"),
+        "jobs": env_rate("THROTTLE_JOBS_PER_USER", "60/hour"),
+        "sign_in_address": env_rate("THROTTLE_SIGN_IN_PER_ADDRESS", "10/minute"),
+        "sign_in_username": env_rate("THROTTLE_SIGN_IN_PER_USERNAME", "10/minute"),
+    },
+    # The client's address for the throttles: REMOTE_ADDR with 0 (a direct connection), else the
+    # NUM_PROXIES-th address from the right of X-Forwarded-For (behind that many proxies).
+    "NUM_PROXIES": env_int("NUM_PROXIES", 0),
     "DEFAULT_PAGINATION_CLASS": "core.pagination.PageNumberPagination",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # DRF's three, the JSON one with a size limit and a nesting bound (core/parsers.py).
+    "DEFAULT_PARSER_CLASSES": [
+        "core.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "EXCEPTION_HANDLER": "core.exceptions.exception_handler",
     "PAGE_SIZE": 25,
 }
@@ -196,6 +236,15 @@ REST_FRAMEWORK = {
 # default 1 MiB), is refused with 413 once that many bytes came in, with or without a
 # Content-Length, and nothing beyond the limit is written to disk.
 MAX_UPLOAD_BYTES = env_int("MAX_UPLOAD_BYTES", 1024**3)
+MAX_BODY_BYTES = env_int("MAX_BODY_BYTES", 1024**2)
+# A stored catalog may expand to at most MAX_IMPORT_BYTES of CSV (default 4 GiB), and a .csv.gz
+# compress at most MAX_GZIP_RATIO to 1 (default 200: catalogs compress 2 to 15 times, under 170
+# even when every row repeats one long description; a bomb of repeated rows 500 to 1,000);
+# beyond either, the import fails and changes nothing (jobs/uploads.py).
+MAX_IMPORT_BYTES = env_int("MAX_IMPORT_BYTES", 4 * 1024**3)
+MAX_GZIP_RATIO = env_int("MAX_GZIP_RATIO", 200)
+# Django's CSRF failure page: JSON under /api/ (core/views.py).
+CSRF_FAILURE_VIEW = "core.views.csrf_failure"
 # A running job's worker writes a heartbeat every JOB_HEARTBEAT_INTERVAL seconds; a job whose
 # heartbeat is older than JOB_HEARTBEAT_TIMEOUT seconds is failed as its worker's death.
 JOB_HEARTBEAT_INTERVAL = env_int("JOB_HEARTBEAT_INTERVAL", 10)
@@ -224,27 +273,12 @@ WEBHOOK_MAX_DEFER = float(env_str("WEBHOOK_MAX_DEFER", "30"))
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Product Importer API",
-    # DRF's three, the JSON one with a size limit and a nesting bound (core/parsers.py).
-    "DEFAULT_PARSER_CLASSES": [
-        "core.parsers.JSONParser",
-        "rest_framework.parsers.FormParser",
-        "rest_framework.parsers.MultiPartParser",
-    ],
     "DESCRIPTION": "Import large product catalogs from CSV, manage products and webhooks.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
 }
 
-MAX_BODY_BYTES = env_int("MAX_BODY_BYTES", 1024**2)
-# A stored catalog may expand to at most MAX_IMPORT_BYTES of CSV (default 4 GiB), and a .csv.gz
-# compress at most MAX_GZIP_RATIO to 1 (default 200: catalogs compress 2 to 15 times, under 170
-# even when every row repeats one long description; a bomb of repeated rows 500 to 1,000);
-# beyond either, the import fails and changes nothing (jobs/uploads.py).
-MAX_IMPORT_BYTES = env_int("MAX_IMPORT_BYTES", 4 * 1024**3)
-MAX_GZIP_RATIO = env_int("MAX_GZIP_RATIO", 200)
-# Django's CSRF failure page: JSON under /api/ (core/views.py).
-CSRF_FAILURE_VIEW = "core.views.csrf_failure"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -5,6 +5,8 @@ from rest_framework import viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
 
+from core.permissions import Rule
+
 from . import services
 from .export import export_csv
 from .filters import ProductFilter
@@ -26,6 +28,15 @@ class ProductViewSet(viewsets.ModelViewSet[Product]):
     serializer_class = ProductSerializer
     filterset_class = ProductFilter
     pagination_class = ProductPagination
+    required_permissions = {
+        "list": Rule("products.view_product", "read products"),
+        "retrieve": Rule("products.view_product", "read products"),
+        "export": Rule("products.view_product", "export products"),
+        "create": Rule("products.add_product", "add products"),
+        "update": Rule("products.change_product", "edit products"),
+        "partial_update": Rule("products.change_product", "edit products"),
+        "destroy": Rule("products.delete_product", "delete products"),
+    }
 
     def perform_create(self, serializer: ProductSerializer) -> None:  # type: ignore[override]
         serializer.instance = services.create_product(**serializer.validated_data)

@@ -5,6 +5,8 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from core.permissions import Rule
+
 from . import services
 from .models import Delivery, Webhook
 from .serializers import (
@@ -25,6 +27,19 @@ class WebhookViewSet(viewsets.ModelViewSet[Webhook]):
 
     queryset = Webhook.objects.all()
     serializer_class = WebhookSerializer
+    # Webhooks send every change to a URL of their choice: an admin's, all of it.
+    required_permissions = {
+        "list": Rule("webhooks.view_webhook", "see webhooks"),
+        "retrieve": Rule("webhooks.view_webhook", "see webhooks"),
+        "deliveries": Rule("webhooks.view_webhook", "see webhook deliveries"),
+        "create": Rule("webhooks.add_webhook", "add webhooks"),
+        "update": Rule("webhooks.change_webhook", "change webhooks"),
+        "partial_update": Rule("webhooks.change_webhook", "change webhooks"),
+        "rotate_secret": Rule("webhooks.change_webhook", "change webhooks"),
+        "test": Rule("webhooks.change_webhook", "test webhooks"),
+        "redeliver": Rule("webhooks.change_webhook", "redeliver webhook events"),
+        "destroy": Rule("webhooks.delete_webhook", "delete webhooks"),
+    }
 
     @extend_schema(responses={201: WebhookWithSecretSerializer})
     def create(self, request: Request) -> Response:

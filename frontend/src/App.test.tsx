@@ -1,10 +1,11 @@
 import { screen, waitFor } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { describe, expect, it } from "vitest";
+import { makeUser } from "@/test/fixtures";
 import { mockFetch, renderWithProviders } from "@/test/utils";
 import { App } from "./App";
 
-const ALICE = { id: 1, username: "alice", is_staff: false };
+const ALICE = makeUser("admin", { username: "alice" });
 const EMPTY = { count: 0, count_exact: true, next: null, previous: null, results: [] };
 
 describe("App", () => {
@@ -27,7 +28,7 @@ describe("App", () => {
       }
       return { body: EMPTY };
     });
-    renderWithProviders(<App />, { path: "/products" });
+    renderWithProviders(<App />, { path: "/products", user: null });
 
     await userEvent.type(await screen.findByLabelText("Username"), "alice");
     await userEvent.type(screen.getByLabelText("Password"), "wrong");
@@ -40,7 +41,7 @@ describe("App", () => {
     await userEvent.type(screen.getByLabelText("Password"), "right");
     await userEvent.click(screen.getByRole("button", { name: "Sign in" }));
     expect(await screen.findByRole("heading", { name: "Products" })).toBeInTheDocument();
-    expect(screen.getByText(/Signed in as/)).toHaveTextContent("Signed in as alice");
+    expect(screen.getByText(/Signed in as/)).toHaveTextContent("Signed in as alice admin");
     expect(screen.getByRole("link", { name: "Products" })).toHaveAttribute("aria-current", "page");
 
     await userEvent.click(screen.getByRole("button", { name: "Sign out" }));
@@ -55,7 +56,7 @@ describe("App", () => {
       signedIn = false;
       return { status: 401, body: { detail: "Authentication credentials were not provided." } };
     });
-    renderWithProviders(<App />, { path: "/webhooks" });
+    renderWithProviders(<App />, { path: "/webhooks", user: null });
     await waitFor(() =>
       expect(screen.getByRole("button", { name: "Sign in" })).toBeInTheDocument(),
     );
@@ -63,7 +64,7 @@ describe("App", () => {
 
   it("says when the server cannot be reached, with a way to try again", async () => {
     mockFetch(() => ({ status: 503, body: null }));
-    renderWithProviders(<App />);
+    renderWithProviders(<App />, { user: null });
     expect(await screen.findByRole("alert")).toHaveTextContent(
       "The dashboard cannot start: The service is unavailable right now.",
     );

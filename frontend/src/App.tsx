@@ -3,7 +3,14 @@ import { useEffect } from "react";
 import { Navigate, NavLink, Route, Routes } from "react-router";
 import { ErrorBoundary } from "@/components/ErrorBoundary";
 import { Button, ErrorMessage } from "@/components/ui";
-import { SignInPage, sessionKey, useSession, useSignOut, type Session } from "@/features/auth";
+import {
+  SignInPage,
+  sessionKey,
+  useSession,
+  useSignOut,
+  type Role,
+  type Session,
+} from "@/features/auth";
 import { ImportPage } from "@/features/imports";
 import { ProductsPage } from "@/features/products";
 import { WebhooksPage } from "@/features/webhooks";
@@ -51,7 +58,7 @@ export function App() {
       <a className="skip-link" href="#main">
         Skip to content
       </a>
-      <Header username={user.username} />
+      <Header username={user.username} role={user.role} />
       <ErrorBoundary>
         <Routes>
           <Route path="/" element={<Navigate to="/imports" replace />} />
@@ -65,7 +72,7 @@ export function App() {
   );
 }
 
-function Header({ username }: { username: string }) {
+function Header({ username, role }: { username: string; role: Role | null }) {
   const signOut = useSignOut();
   return (
     <header className="header">
@@ -79,7 +86,10 @@ function Header({ username }: { username: string }) {
       </nav>
       <div className="header__user">
         <span>
-          Signed in as <strong data-testid="username">{username}</strong>
+          Signed in as <strong data-testid="username">{username}</strong>{" "}
+          <span className="badge badge--role" data-testid="role">
+            {role ?? "no role"}
+          </span>
         </span>
         <Button size="small" onClick={() => signOut.mutate()} busy={signOut.isPending}>
           Sign out

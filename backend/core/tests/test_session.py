@@ -1,7 +1,10 @@
 """The dashboard's JSON sign-in: `/api/auth/session/` with the session cookie and CSRF."""
 
 import pytest
+from django.contrib.auth.models import User
 from django.test import Client
+
+from core.roles import ALL_ROLE_PERMISSIONS, EDITOR, VIEWER, assign_role
 
 pytestmark = pytest.mark.django_db
 
@@ -32,7 +35,15 @@ def test_sign_in_then_the_api_works_with_the_session(browser, user):
     token = csrf_token(browser)
     response = browser.post(SESSION, ALICE, content_type="application/json", HTTP_X_CSRFTOKEN=token)
     assert response.status_code == 200
-    assert response.json() == {"user": {"id": user.pk, "username": "alice", "is_staff": False}}
+    assert response.json() == {
+        "user": {
+            "id": user.pk,
+            "username": "alice",
+            "is_staff": True,
+            "role": "admin",
+            "permissions": sorted(ALL_ROLE_PERMISSIONS),
+        }
+    }
     assert browser.get(SESSION).json()["user"]["username"] == "alice"
     assert browser.get("/api/products/").status_code == 200
 
@@ -93,3 +104,37 @@ def test_sign_out_needs_the_csrf_token_of_a_signed_in_user(browser, user):
     response = browser.delete(SESSION)
     assert response.status_code == 403
     assert browser.get(SESSION).json()["user"]["username"] == "alice"
+
+
+@pytest.mark.parametrize(
+    ("role", "permissions"),
+    [
+        (VIEWER, ["imports.view_job", "products.view_product"]),
+        (
+            EDITOR,
+            [
+                "imports.act_on_own_job",
+                "imports.import_products",
+                "imports.view_job",
+                "products.add_product",
+                "products.change_product",
+                "products.delete_product",
+                "products.view_product",
+            ],
+        ),
+        (None, []),
+    ],
+)
+def test_the_session_says_the_role_and_what_it_may_do(browser, role, permissions):
+    someone = User.objects.create_user(username="sam", password="correct-horse-battery")
+    if role:
+        assign_role(someone, role)
+    token = csrf_token(browser)
+    credentials = {"username": "sam", "password": "correct-horse-battery"}
+    browser.post(SESSION, credentials, content_type="application/json", HTTP_X_CSRFTOKEN=token)
+    session = browser.get(SESSION).json()["user"]
+    assert (session["role"], session["permissions"], session["is_staff"]) == (
+        role,
+        permissions,
+        False,
+    )

@@ -1,4 +1,38 @@
+import type { Role, SessionUser } from "@/features/auth";
 import type { Job } from "@/features/imports";
+
+const VIEWER = ["imports.view_job", "products.view_product"];
+const EDITOR = [
+  ...VIEWER,
+  "imports.act_on_own_job",
+  "imports.import_products",
+  "products.add_product",
+  "products.change_product",
+  "products.delete_product",
+];
+const ADMIN = [
+  ...EDITOR,
+  "imports.act_on_any_job",
+  "imports.delete_all_products",
+  "imports.view_any_job_files",
+  "webhooks.add_webhook",
+  "webhooks.change_webhook",
+  "webhooks.delete_webhook",
+  "webhooks.view_webhook",
+];
+const PERMISSIONS: Record<Role, string[]> = { viewer: VIEWER, editor: EDITOR, admin: ADMIN };
+
+/** A signed-in user of `role` (id 1, the creator of `makeJob`'s jobs), as the session says. */
+export function makeUser(role: Role | null, overrides: Partial<SessionUser> = {}): SessionUser {
+  return {
+    id: 1,
+    username: role ?? "nobody",
+    is_staff: role === "admin",
+    role,
+    permissions: role ? PERMISSIONS[role] : [],
+    ...overrides,
+  };
+}
 
 export function makeJob(overrides: Partial<Job> = {}): Job {
   return {
@@ -20,6 +54,7 @@ export function makeJob(overrides: Partial<Job> = {}): Job {
     created_at: "2026-01-01T10:00:00Z",
     started_at: "2026-01-01T10:00:01Z",
     finished_at: null,
+    created_by: 1,
     status_url: "http://testserver/api/job/5b0c0000-0000-4000-8000-000000000001/status/",
     events_url: "http://testserver/api/job/5b0c0000-0000-4000-8000-000000000001/events/",
     errors_url: null,

@@ -4,6 +4,8 @@ import type { ReactElement, ReactNode } from "react";
 import { MemoryRouter } from "react-router";
 import { vi } from "vitest";
 import { NoticesProvider } from "@/components/ui";
+import { sessionKey, type Session, type SessionUser } from "@/features/auth";
+import { makeUser } from "./fixtures";
 
 export function newQueryClient(): QueryClient {
   return new QueryClient({
@@ -29,14 +31,20 @@ export function Providers({
   );
 }
 
+/**
+ * Renders `ui` as the dashboard does, signed in as `user` (an admin by default, who may do
+ * everything); `user: null` leaves the session to be asked for (the App's tests mock it).
+ */
 export function renderWithProviders(
   ui: ReactElement,
   {
     path,
     client = newQueryClient(),
+    user = makeUser("admin"),
     ...options
-  }: RenderOptions & { path?: string; client?: QueryClient } = {},
+  }: RenderOptions & { path?: string; client?: QueryClient; user?: SessionUser | null } = {},
 ) {
+  if (user) client.setQueryData<Session>(sessionKey, { user });
   return {
     client,
     ...render(ui, {

@@ -1,4 +1,4 @@
-"""Make sure an admin account exists, with an API token.
+"""Make sure an admin account exists, with an API token: a superuser, in the `admin` role.
 
 The username and password come from ADMIN_USERNAME / ADMIN_PASSWORD when set; otherwise the account
 `admin` gets a generated password, once, kept in `<DATA_DIR>/admin-password` (git-ignored, readable
@@ -17,6 +17,7 @@ from django.core.management.base import BaseCommand, CommandParser
 from rest_framework.authtoken.models import Token
 
 from core.private_files import write_private
+from core.roles import ADMIN, assign_role
 
 
 class Command(BaseCommand):
@@ -44,6 +45,10 @@ class Command(BaseCommand):
         elif password and not user.check_password(password):
             user.set_password(password)
             user.save(update_fields=["password"])
+        if not user.is_superuser:
+            user.is_superuser = True
+            user.save(update_fields=["is_superuser"])
+        assign_role(user, ADMIN)
         if not password and password_file.exists():
             remembered = password_file.read_text().strip()
             password = remembered if user.check_password(remembered) else ""

@@ -1,10 +1,16 @@
 import { useMutation, useQuery, useQueryClient, type QueryClient } from "@tanstack/react-query";
 import { apiFetch } from "@/lib/api";
 
+export type Role = "viewer" | "editor" | "admin";
+
 export interface SessionUser {
   id: number;
   username: string;
   is_staff: boolean;
+  /** null: an account in no role, which may do nothing. */
+  role: Role | null;
+  /** The permissions the role holds, as Django names them (`products.add_product`). */
+  permissions: string[];
 }
 
 export interface Session {

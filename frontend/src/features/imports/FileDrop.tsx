@@ -10,12 +10,15 @@ export function isAcceptedFile(name: string): boolean {
 export interface FileDropProps {
   onFile: (file: File) => void;
   disabled?: boolean;
+  /** Why it is disabled, shown in it. */
+  note?: string;
 }
 
 /** Drop a catalog on it, or choose one with the keyboard or the mouse. */
-export function FileDrop({ onFile, disabled }: FileDropProps) {
+export function FileDrop({ onFile, disabled, note }: FileDropProps) {
   const inputId = useId();
   const hintId = useId();
+  const noteId = useId();
   const [dragging, setDragging] = useState(false);
   const [problem, setProblem] = useState<string | null>(null);
 
@@ -52,7 +55,7 @@ export function FileDrop({ onFile, disabled }: FileDropProps) {
         className="visually-hidden"
         type="file"
         accept=".csv,.gz,text/csv,application/gzip"
-        aria-describedby={hintId}
+        aria-describedby={note ? `${hintId} ${noteId}` : hintId}
         disabled={disabled}
         onChange={(event) => {
           take(event.target.files);
@@ -65,6 +68,11 @@ export function FileDrop({ onFile, disabled }: FileDropProps) {
       >
         Choose a file
       </label>
+      {note && (
+        <p id={noteId} className="note">
+          {note}
+        </p>
+      )}
       {problem && (
         <p className="error-message" role="alert">
           {problem}

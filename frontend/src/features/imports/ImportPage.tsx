@@ -1,5 +1,6 @@
 import { useEffect } from "react";
 import { Button, ErrorMessage, ProgressBar } from "@/components/ui";
+import { onlyFor, useAccess } from "@/features/auth";
 import { formatBytes } from "@/lib/format";
 import { useJob, useJobs, useRememberedJob, useRetryJob, useUpload } from "./api";
 import { FileDrop } from "./FileDrop";
@@ -15,6 +16,8 @@ export function ImportPage() {
   const [jobId, setJobId] = useRememberedJob(CURRENT_IMPORT_KEY);
   const job = useJob(jobId);
   const retry = useRetryJob();
+  const access = useAccess();
+  const mayImport = access.can("imports.import_products");
 
   // Coming back with nothing remembered: follow the import that is running, if one is.
   const running = jobs.data?.results.find((candidate) => !isFinished(candidate));
@@ -36,7 +39,11 @@ export function ImportPage() {
         case), optionally <code>description</code> and <code>active</code>. SKUs are matched in any
         letter case; a product that exists is overwritten.
       </p>
-      <FileDrop onFile={(file) => void startUpload(file)} disabled={uploading} />
+      <FileDrop
+        onFile={(file) => void startUpload(file)}
+        disabled={uploading || !mayImport}
+        note={mayImport ? undefined : onlyFor("editor", "import products", access.role)}
+      />
 
       {upload.state.phase === "uploading" && (
         <section className="card job" aria-label="Upload">

@@ -1,5 +1,6 @@
 import type { UseQueryResult } from "@tanstack/react-query";
 import { Button, ErrorMessage } from "@/components/ui";
+import { useAccess } from "@/features/auth";
 import type { Page } from "@/lib/api";
 import { formatDate, formatNumber } from "@/lib/format";
 import { StatusBadge } from "./JobProgress";
@@ -12,6 +13,7 @@ export interface JobHistoryProps {
 }
 
 export function JobHistory({ jobs, currentId, onShow }: JobHistoryProps) {
+  const access = useAccess();
   return (
     <section aria-labelledby="history-title" className="history">
       <h2 id="history-title">Recent imports</h2>
@@ -52,7 +54,7 @@ export function JobHistory({ jobs, currentId, onShow }: JobHistoryProps) {
                     {formatNumber(job.created_count)} / {formatNumber(job.updated_count)}
                   </td>
                   <td className="numeric">
-                    {job.errors_url ? (
+                    {job.errors_url && access.canReadFilesOf(job) ? (
                       <a href={sitePath(job.errors_url)} download>
                         {formatNumber(job.invalid_count)}
                         <span className="visually-hidden"> (download the error report)</span>

@@ -1,4 +1,5 @@
 import { Button, ErrorMessage, ProgressBar } from "@/components/ui";
+import { NOT_YOUR_JOB, useAccess } from "@/features/auth";
 import { formatDate, formatNumber } from "@/lib/format";
 import { isFinished, sitePath, type Job } from "./types";
 
@@ -59,6 +60,7 @@ export function JobProgress({
   retryError,
   onDismiss,
 }: JobProgressProps) {
+  const access = useAccess();
   const finished = isFinished(job);
   const tone =
     job.status === "FAILED" ? "danger" : job.status === "COMPLETED" ? "success" : "normal";
@@ -96,10 +98,13 @@ export function JobProgress({
           <p className="error-message" role="alert">
             {job.error_message || "The job failed."}
           </p>
-          {onRetry && job.kind === "import" && (
+          {onRetry && job.kind === "import" && access.canActOn(job) && (
             <Button variant="primary" onClick={() => onRetry(job)} busy={retrying}>
               Retry
             </Button>
+          )}
+          {onRetry && job.kind === "import" && !access.canActOn(job) && (
+            <p className="note">{NOT_YOUR_JOB}</p>
           )}
           <ErrorMessage error={retryError} prefix="Retry failed:" />
         </div>
@@ -107,7 +112,7 @@ export function JobProgress({
       <p className="muted small">
         Started {formatDate(job.started_at ?? job.created_at)}
         {job.finished_at ? ` · finished ${formatDate(job.finished_at)}` : ""}
-        {job.errors_url && (
+        {job.errors_url && access.canReadFilesOf(job) && (
           <>
             {" · "}
             <a href={sitePath(job.errors_url)} download>

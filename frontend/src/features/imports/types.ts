@@ -21,6 +21,8 @@ export interface Job {
   created_at: string;
   started_at: string | null;
   finished_at: string | null;
+  /** The id of the user who started it; null for jobs of the command line. */
+  created_by: number | null;
   status_url: string;
   events_url?: string | null;
   errors_url: string | null;

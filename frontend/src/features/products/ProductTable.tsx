@@ -21,8 +21,9 @@ export interface ProductTableProps {
   products: Product[];
   ordering: string;
   onOrder: (ordering: string) => void;
-  onEdit: (product: Product) => void;
-  onDelete: (product: Product) => void;
+  /** Left out (with its button) when the role may not edit products. */
+  onEdit?: (product: Product) => void;
+  onDelete?: (product: Product) => void;
   busy: boolean;
 }
 
@@ -41,6 +42,7 @@ export function ProductTable({
   onDelete,
   busy,
 }: ProductTableProps) {
+  const actions = onEdit !== undefined || onDelete !== undefined;
   return (
     <div className="table-wrap" tabIndex={0} role="region" aria-label="Products">
       <table className={`table${busy ? " table--busy" : ""}`} aria-busy={busy}>
@@ -84,9 +86,11 @@ export function ProductTable({
                 </th>
               );
             })}
-            <th scope="col">
-              <span className="visually-hidden">Actions</span>
-            </th>
+            {actions && (
+              <th scope="col">
+                <span className="visually-hidden">Actions</span>
+              </th>
+            )}
           </tr>
         </thead>
         <tbody>
@@ -99,14 +103,20 @@ export function ProductTable({
               </td>
               <td>{product.active ? "Yes" : "No"}</td>
               <td className="nowrap">{formatDate(product.updated_at)}</td>
-              <td className="actions">
-                <Button size="small" onClick={() => onEdit(product)}>
-                  Edit<span className="visually-hidden"> {product.sku}</span>
-                </Button>
-                <Button size="small" variant="ghost" onClick={() => onDelete(product)}>
-                  Delete<span className="visually-hidden"> {product.sku}</span>
-                </Button>
-              </td>
+              {actions && (
+                <td className="actions">
+                  {onEdit && (
+                    <Button size="small" onClick={() => onEdit(product)}>
+                      Edit<span className="visually-hidden"> {product.sku}</span>
+                    </Button>
+                  )}
+                  {onDelete && (
+                    <Button size="small" variant="ghost" onClick={() => onDelete(product)}>
+                      Delete<span className="visually-hidden"> {product.sku}</span>
+                    </Button>
+                  )}
+                </td>
+              )}
             </tr>
           ))}
         </tbody>

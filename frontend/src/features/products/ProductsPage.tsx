@@ -1,6 +1,7 @@
 import { useQueryClient } from "@tanstack/react-query";
-import { useEffect, useRef, useState } from "react";
+import { useEffect, useId, useRef, useState } from "react";
 import { Button, ConfirmDialog, ErrorMessage, useNotify } from "@/components/ui";
+import { onlyFor, useAccess } from "@/features/auth";
 import {
   JobProgress,
   isFinished,
@@ -32,6 +33,13 @@ export function ProductsPage() {
   const [deleteAllOpen, setDeleteAllOpen] = useState(false);
   const deleteProduct = useDeleteProduct();
   const bulk = useBulkDeleteProgress();
+  const access = useAccess();
+  const mayAdd = access.can("products.add_product");
+  const mayEdit = access.can("products.change_product");
+  const mayDelete = access.can("products.delete_product");
+  const mayDeleteAll = access.can("imports.delete_all_products");
+  const addNoteId = useId();
+  const deleteAllNoteId = useId();
 
   // A page that no longer exists (the last one, emptied by a delete): go back to the first.
   const { error } = products;
@@ -51,14 +59,36 @@ export function ProductsPage() {
           >
             Export CSV
           </a>
-          <Button variant="primary" onClick={() => setEditing({ product: null })}>
+          <Button
+            variant="primary"
+            disabled={!mayAdd}
+            aria-describedby={mayAdd ? undefined : addNoteId}
+            onClick={() => setEditing({ product: null })}
+          >
             New product
           </Button>
-          <Button variant="danger" onClick={() => setDeleteAllOpen(true)}>
+          <Button
+            variant="danger"
+            disabled={!mayDeleteAll}
+            aria-describedby={mayDeleteAll ? undefined : deleteAllNoteId}
+            onClick={() => setDeleteAllOpen(true)}
+          >
             Delete all…
           </Button>
         </div>
       </div>
+      {(!mayAdd || !mayDeleteAll) && (
+        <p className="note">
+          {!mayAdd && (
+            <span id={addNoteId}>
+              {onlyFor("editor", "add, edit or delete products", access.role)}
+            </span>
+          )}{" "}
+          {!mayDeleteAll && (
+            <span id={deleteAllNoteId}>{onlyFor("admin", "delete all products", access.role)}</span>
+          )}
+        </p>
+      )}
 
       {bulk.job && (
         <JobProgress job={bulk.job} title="Delete all products" onDismiss={bulk.dismiss} />
@@ -82,8 +112,8 @@ export function ProductsPage() {
           products={data.results}
           ordering={query.ordering}
           onOrder={(ordering) => update({ ordering })}
-          onEdit={(product) => setEditing({ product })}
-          onDelete={setDeleting}
+          onEdit={mayEdit ? (product) => setEditing({ product }) : undefined}
+          onDelete={mayDelete ? setDeleting : undefined}
           busy={products.isPlaceholderData && products.isFetching}
         />
       )}

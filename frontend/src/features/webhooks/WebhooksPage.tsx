@@ -1,12 +1,32 @@
 import { useState } from "react";
 import { Button, ConfirmDialog, ErrorMessage, useNotify } from "@/components/ui";
+import { onlyFor, useAccess } from "@/features/auth";
 import { useDeleteWebhook, useRotateSecret, useWebhooks } from "./api";
 import { SecretDialog } from "./SecretDialog";
 import type { Webhook } from "./types";
 import { WebhookCard } from "./WebhookCard";
 import { WebhookDialog } from "./WebhookDialog";
 
+const ABOUT =
+  "Other systems hear about catalog changes here: each event is POSTed to the webhook's URL, " +
+  "signed with its secret. An import sends one event, never one per row.";
+
 export function WebhooksPage() {
+  const access = useAccess();
+  if (!access.can("webhooks.view_webhook")) {
+    // Webhooks send every change to a URL of their choosing: an admin's alone.
+    return (
+      <main id="main" className="page">
+        <h1>Webhooks</h1>
+        <p className="muted">{ABOUT}</p>
+        <p className="note">{onlyFor("admin", "see and manage webhooks", access.role)}</p>
+      </main>
+    );
+  }
+  return <Webhooks />;
+}
+
+function Webhooks() {
   const notify = useNotify();
   const webhooks = useWebhooks();
   const remove = useDeleteWebhook();
@@ -27,10 +47,7 @@ export function WebhooksPage() {
           </Button>
         </div>
       </div>
-      <p className="muted">
-        Other systems hear about catalog changes here: each event is POSTed to the webhook's URL,
-        signed with its secret. An import sends one event, never one per row.
-      </p>
+      <p className="muted">{ABOUT}</p>
       <ErrorMessage error={webhooks.error} prefix="Could not load the webhooks:" />
       {webhooks.isPending && <p className="muted">Loading webhooks…</p>}
       {webhooks.data && list.length === 0 && <p className="empty">No webhooks yet.</p>}

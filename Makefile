@@ -5,7 +5,7 @@ PY := $(abspath $(VENV))/bin/python
 DATA_DIR ?= .data
 
 .DEFAULT_GOAL := help
-.PHONY: help run test test-fast lint lock venv-run venv-dev format frontend bench bench-api bench-webhooks dataset import admin-password clean
+.PHONY: help run test test-fast lint lock venv-run venv-dev format frontend bench bench-api bench-webhooks dataset import admin-password user clean
 
 help:
 	@echo "make run        set up, start PostgreSQL, Redis, web and worker; Ctrl-C stops them"
@@ -20,6 +20,7 @@ help:
 	@echo "make dataset    write a seeded 500,000-row CSV to $(DATA_DIR)/products-500k.csv"
 	@echo "make import FILE=products.csv   import a CSV now, with a progress bar"
 	@echo "make admin-password             give the admin account a new password"
+	@echo "make user NAME=vic ROLE=viewer  a new account: viewer, editor or admin"
 
 # Python packages: declared in pyproject.toml, locked with hashes in uv.lock (`make lock`), and
 # installed from the lock by uv. uv itself comes from the lock too: the venv's pip installs it in
@@ -115,6 +116,11 @@ dataset: venv-run
 
 admin-password: venv-run
 	cd backend && $(PY) -m devstack manage ensure_admin --new-password
+
+# make user NAME=vic ROLE=viewer: a new account on make run's database (asks for its password).
+user: venv-run
+	@test -n "$(NAME)" -a -n "$(ROLE)" || (echo "usage: make user NAME=name ROLE=viewer|editor|admin"; exit 2)
+	cd backend && $(PY) -m devstack manage create_user $(NAME) --role $(ROLE)
 
 # make import FILE=products.csv: the import engine in-process, on make run's database.
 import: venv-run

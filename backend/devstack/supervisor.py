@@ -2,9 +2,12 @@
 
 Starts the embedded PostgreSQL and Redis (unless DATABASE_URL / REDIS_URL point elsewhere),
 migrates, makes sure an admin account exists, starts the web server and the Celery workers, and
-prints how to use them. `Stack.stop` stops everything it started, in the reverse order; the data
-stays in DATA_DIR. The signals that end it are the CLI's (`devstack.__main__`): they set
-`Stack.stopping`, which a start in progress checks between its steps.
+prints how to use them. While it runs it supervises the web server and the workers: one that
+exits is said and started again, after a delay that doubles with each quick death
+(`Supervised`), and the rest of the stack goes on. `Stack.stop` stops everything it started, in
+the reverse order; the data stays in DATA_DIR. The signals that end it are the CLI's
+(`devstack.__main__`): they set `Stack.stopping`, which a start in progress checks between its
+steps.
 """
 
 import json
@@ -15,6 +18,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +37,27 @@ from .redis_server import EmbeddedRedis
 
 BACKEND_DIR = Path(__file__).resolve().parent.parent
 REPO_DIR = BACKEND_DIR.parent
+
+
+# A process that exits is started again after RESTART_FIRST_DELAY seconds, and after twice the
+# last delay (at most RESTART_MAX_DELAY) when it died again within RESTART_HEALTHY_AFTER of its
+# start: a crash loop does not spin, and a process that ran well is back at once.
+RESTART_FIRST_DELAY = 1.0
+RESTART_MAX_DELAY = 30.0
+RESTART_HEALTHY_AFTER = 60.0
+
+
+@dataclass
+class Supervised:
+    """A long-running child of `make run`: how to start it, and when to start it again."""
+
+    name: str
+    args: list[str]
+    env: dict[str, str]
+    process: subprocess.Popen[bytes]
+    started_at: float
+    delay: float = RESTART_FIRST_DELAY
+    restart_at: float | None = None
 
 
 class Stopped(Exception):
@@ -75,6 +100,7 @@ class Stack:
         self.postgres: EmbeddedPostgres | None = None
         self.redis: EmbeddedRedis | None = None
         self.children: list[tuple[str, subprocess.Popen[Any]]] = []
+        self.supervised: list[Supervised] = []
         self.stopping = False
 
     def check_stopping(self) -> None:
@@ -127,7 +153,15 @@ class Stack:
         return output
 
     def spawn(self, name: str, args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
-        process = subprocess.Popen(
+        """Start a long-running child, which `supervise` starts again whenever it exits."""
+        process = self.popen(args, env)
+        self.children.append((name, process))
+        self.supervised.append(Supervised(name, args, env, process, time.monotonic()))
+        return process
+
+    @staticmethod
+    def popen(args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
+        return subprocess.Popen(
             args,
             cwd=BACKEND_DIR,
             env=env,
@@ -135,8 +169,32 @@ class Stack:
             start_new_session=True,
             preexec_fn=die_with_parent(signal.SIGTERM),
         )
-        self.children.append((name, process))
-        return process
+
+    def supervise(self, child: Supervised) -> None:
+        """Say that `child` exited and plan its restart; start it again once its delay is up."""
+        now = time.monotonic()
+        if child.restart_at is None:
+            code = child.process.poll()
+            if code is None:
+                return
+            if now - child.started_at >= RESTART_HEALTHY_AFTER:
+                child.delay = RESTART_FIRST_DELAY
+            child.restart_at = now + child.delay
+            print(
+                f"The {child.name} process exited (code {code}); starting it again in "
+                f"{child.delay:.0f} s.",
+                flush=True,
+            )
+            child.delay = min(child.delay * 2, RESTART_MAX_DELAY)
+        elif now >= child.restart_at:
+            old = child.process
+            child.process = self.popen(child.args, child.env)
+            child.started_at, child.restart_at = now, None
+            self.children = [
+                (name, child.process if process is old else process)
+                for name, process in self.children
+            ]
+            print(f"Started the {child.name} process again.", flush=True)
 
     def wait_healthy(self, url: str, web: subprocess.Popen[bytes], timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout
@@ -181,10 +239,8 @@ class Stack:
         self.wait_healthy(f"{base_url}/healthz", web)
         print(banner(base_url, admin), flush=True)
         while not self.stopping:
-            for name, process in self.children:
-                if process.poll() is not None:
-                    print(f"The {name} process exited (code {process.returncode}).", flush=True)
-                    return 1
+            for child in self.supervised:
+                self.supervise(child)
             time.sleep(0.5)
         return 0
 

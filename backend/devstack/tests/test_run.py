@@ -362,3 +362,56 @@ def test_run_starts_everything_prints_a_working_login_and_stops_cleanly(
     finally:
         kill_everything(stack, data_dir)
         print(", ".join(f"{what}: {seconds:.1f} s" for what, seconds in timings.items()))
+
+
+@pytest.mark.integration
+@pytest.mark.timeout(600)
+def test_a_worker_that_dies_is_started_again_and_the_rest_goes_on(tmp_path, runtime_python):
+    data_dir = tmp_path.resolve()
+    let_postgres_user_reach(data_dir)
+    port, pg_port, redis_port = free_port(), free_port(), free_port()
+    env = {name: value for name, value in os.environ.items() if name not in UNSET}
+    env.update(
+        DATA_DIR=str(data_dir), PORT=str(port), PG_PORT=str(pg_port), REDIS_PORT=str(redis_port)
+    )
+    base = f"http://127.0.0.1:{port}"
+    stack = None
+    try:
+        stack = start(runtime_python, env, tmp_path / "run.log")
+        banner = wait_for_banner(stack, FIRST_START_TIMEOUT)
+        auth = {"Authorization": f"Token {banner.token}"}
+        [worker] = [
+            p
+            for p in psutil.Process(stack.process.pid).children()
+            if "celery" in " ".join(p.cmdline()) and "imports" in p.cmdline()
+        ]
+
+        os.killpg(worker.pid, signal.SIGKILL)  # the imports worker, all its processes
+
+        deadline = time.monotonic() + 60
+        while "Started the worker process again." not in stack.output():
+            assert stack.process.poll() is None, "make run stopped:\n" + stack.tail()
+            assert time.monotonic() < deadline, "the worker was not started again:\n" + stack.tail()
+            health = requests.get(f"{base}/healthz", timeout=10)
+            assert health.status_code == 200, health.text  # the web server goes on meanwhile
+            time.sleep(0.2)
+        assert "The worker process exited (code -9); starting it again in 1 s." in stack.output()
+
+        sample = BACKEND_DIR.parent / "products.csv"
+        with sample.open("rb") as file:
+            uploaded = requests.post(
+                f"{base}/api/products/upload/", files={"file": file}, headers=auth, timeout=30
+            )
+        assert uploaded.status_code == 202, uploaded.text
+        deadline = time.monotonic() + 90
+        while (job := requests.get(uploaded.json()["status_url"], headers=auth, timeout=10).json())[
+            "status"
+        ] not in {"COMPLETED", "FAILED"}:
+            assert time.monotonic() < deadline, job
+            time.sleep(0.5)
+        assert (job["status"], job["created_count"]) == ("COMPLETED", 933), job
+
+        stop(stack, signal.SIGINT)
+        assert_nothing_left(data_dir, [port, pg_port, redis_port])
+    finally:
+        kill_everything(stack, data_dir)

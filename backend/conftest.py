@@ -14,7 +14,6 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 import redis
-import requests
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import connection
@@ -24,9 +23,8 @@ from rest_framework.test import APIClient
 from core.roles import ADMIN, assign_role
 from devstack.processes import (
     die_with_parent,
-    free_port,
     stop_process,
-    web_command,
+    web_server,
     worker_command,
 )
 
@@ -122,23 +120,5 @@ def worker(celery_worker: None) -> Iterator[None]:
 @pytest.fixture(scope="session")
 def live_server_url(django_db_setup: None) -> Iterator[str]:
     """The real ASGI server (uvicorn) on a free port, as `make run` starts it."""
-    port = free_port()
-    process = subprocess.Popen(
-        web_command(port, log_level="warning"),
-        cwd=BACKEND_DIR,
-        env=_test_database_env(),
-        preexec_fn=die_with_parent(15),
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            requests.get(f"{url}/healthz", timeout=2)
-            break
-        except requests.ConnectionError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                stop_process(process)
-                pytest.fail("The web server did not start.")
-            time.sleep(0.2)
-    yield url
-    stop_process(process)
+    with web_server(_test_database_env(), BACKEND_DIR) as (port, _):
+        yield f"http://127.0.0.1:{port}"

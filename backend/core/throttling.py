@@ -76,29 +76,28 @@ class AnonThrottle(RateThrottle):
         return self.cache_key_for(self.get_ident(request))
 
 
-class UserThrottle(RateThrottle):
+class PerUserThrottle(RateThrottle):
+    """Counted per signed-in user; anonymous requests are left to AnonThrottle."""
+
+    def get_cache_key(self, request: Any, view: Any) -> str | None:
+        if not (request.user and request.user.is_authenticated):
+            return None
+        return self.cache_key_for(request.user.pk)
+
+
+class UserThrottle(PerUserThrottle):
     """Every request of a signed-in user: a rate that a person never meets, a runaway script
     does."""
 
     scope = "user"
     words = "Too many requests from your account."
 
-    def get_cache_key(self, request: Any, view: Any) -> str | None:
-        if not (request.user and request.user.is_authenticated):
-            return None
-        return self.cache_key_for(request.user.pk)
 
-
-class JobsThrottle(RateThrottle):
+class JobsThrottle(PerUserThrottle):
     """Jobs started (uploads, bulk deletes, retries), per user."""
 
     scope = "jobs"
     words = "You started too many jobs (imports, deletes, retries) in a short time."
-
-    def get_cache_key(self, request: Any, view: Any) -> str | None:
-        if not (request.user and request.user.is_authenticated):
-            return None
-        return self.cache_key_for(request.user.pk)
 
 
 class SignInAddressThrottle(RateThrottle):

@@ -7,13 +7,16 @@ Every child gets PR_SET_PDEATHSIG (`die_with_parent`): no server outlives the pr
 started it, whatever way that one ends.
 """
 
+import contextlib
 import ctypes
 import signal
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -104,6 +107,43 @@ def wait_for(
             return
         time.sleep(0.1)
     raise ServiceError(f"{what} did not start within {timeout:.0f} s; see {log}:\n" + tail(log))
+
+
+@contextlib.contextmanager
+def web_server(
+    env: Mapping[str, str], cwd: Path, timeout: float = 60
+) -> Iterator[tuple[int, subprocess.Popen[bytes]]]:
+    """A web server (`web_command`, warnings only) on a free port, yielded as (port, process)
+    once it answers /healthz, and stopped at the end; ServiceError if it exits first or does
+    not answer within `timeout` seconds. For the tests, which start servers of their own."""
+    port = free_port()
+    process = subprocess.Popen(
+        web_command(port, log_level="warning"),
+        cwd=cwd,
+        env=dict(env),
+        preexec_fn=die_with_parent(signal.SIGTERM),
+    )
+    try:
+        deadline = time.monotonic() + timeout
+        while not _answers_http(f"http://127.0.0.1:{port}/healthz"):
+            if process.poll() is not None:
+                raise ServiceError(f"The web server exited with code {process.returncode}.")
+            if time.monotonic() > deadline:
+                raise ServiceError(f"The web server did not answer within {timeout:.0f} s.")
+            time.sleep(0.2)
+        yield port, process
+    finally:
+        stop_process(process)
+
+
+def _answers_http(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2):
+            return True
+    except urllib.error.HTTPError:  # an answer, whatever its status
+        return True
+    except OSError:
+        return False
 
 
 def tail(log: Path, lines: int = 15) -> str:

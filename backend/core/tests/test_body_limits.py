@@ -14,7 +14,6 @@ import json
 import os
 import select
 import socket
-import subprocess
 import threading
 import time
 from collections.abc import Iterable, Iterator
@@ -30,7 +29,7 @@ from django.db import connection
 from django.test import Client
 from rest_framework.authtoken.models import Token
 
-from devstack.processes import die_with_parent, free_port, stop_process, web_command
+from devstack.processes import web_server
 from jobs.models import Job
 from jobs.tests.helpers import wait_for
 
@@ -75,25 +74,8 @@ def server(django_db_setup: None, tmp_path_factory: pytest.TempPathFactory) -> I
         "TMPDIR": str(tmp),
         "MEDIA_ROOT": str(media),
     }
-    port = free_port()
-    process = subprocess.Popen(
-        web_command(port, log_level="warning"),
-        cwd=BACKEND_DIR,
-        env=env,
-        preexec_fn=die_with_parent(15),
-    )
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            requests.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
-            break
-        except requests.ConnectionError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                stop_process(process)
-                pytest.fail("The web server did not start.")
-            time.sleep(0.2)
-    yield Server(port, process.pid, tmp, media)
-    stop_process(process)
+    with web_server(env, BACKEND_DIR) as (port, process):
+        yield Server(port, process.pid, tmp, media)
 
 
 @pytest.fixture

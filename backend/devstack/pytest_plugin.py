@@ -34,7 +34,7 @@ import sys
 from collections.abc import Generator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, TypeVar
 
 import pytest
 from django.conf import settings
@@ -98,6 +98,7 @@ class Session:
 
 
 _session: Session | None = None
+Server = TypeVar("Server", EmbeddedPostgres, EmbeddedRedis)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -180,6 +181,26 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         _session.kept.release()
     else:
         shutil.rmtree(_session.folder, ignore_errors=True)
+
+
+@pytest.fixture
+def embedded_postgres() -> EmbeddedPostgres:
+    """The session's own PostgreSQL server, for the fault tests that stop and start it (`stop()`
+    then `start()`: same port, same data). Skipped when DATABASE_URL names a server of yours."""
+    return _started(EmbeddedPostgres)
+
+
+@pytest.fixture
+def embedded_redis() -> EmbeddedRedis:
+    """The session's own Redis server, as `embedded_postgres` (its data is saved at a stop)."""
+    return _started(EmbeddedRedis)
+
+
+def _started(kind: type[Server]) -> Server:
+    for server in _session.started if _session else []:
+        if isinstance(server, kind):
+            return server
+    pytest.skip(f"{kind.__name__}: the tests use a server of your own (DATABASE_URL, REDIS_URL)")
 
 
 def _kept_database() -> KeptCluster | None:

@@ -3,6 +3,7 @@ from typing import Any
 
 from django.apps import AppConfig
 from django.apps import apps as global_apps
+from django.contrib.auth.signals import user_login_failed
 from django.db.models.signals import post_migrate
 
 
@@ -12,6 +13,9 @@ class CoreConfig(AppConfig):
 
     def ready(self) -> None:
         post_migrate.connect(ensure_role_groups_after_migrate, dispatch_uid="core.roles")
+        from .sign_in import log_failed_sign_in  # imports DRF's views: not before apps are ready
+
+        user_login_failed.connect(log_failed_sign_in, dispatch_uid="core.sign_in")
 
 
 def ensure_role_groups_after_migrate(sender: AppConfig, **kwargs: Any) -> None:

@@ -25,6 +25,23 @@ def test_token_endpoint_refuses_a_wrong_password(anonymous, user):
 
 
 @pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/api/auth/token/", {"username": "alice\nforged line", "password": "s3cret-guess"}),
+        ("/api/auth/session/", {"username": "alice\nforged line", "password": "s3cret-guess"}),
+    ],
+)
+def test_a_failed_sign_in_is_logged_without_its_password(anonymous, user, caplog, path, body):
+    with caplog.at_level("WARNING", logger="core.sign_in"):
+        response = anonymous.post(path, body, format="json", REMOTE_ADDR="127.0.0.9")
+    assert response.status_code in (400, 401)
+    assert [r.getMessage() for r in caplog.records if r.name == "core.sign_in"] == [
+        "sign-in failed for username 'alice\\nforged line' from 127.0.0.9"
+    ]
+    assert "s3cret-guess" not in caplog.text
+
+
+@pytest.mark.parametrize(
     ("method", "path"),
     [
         ("get", "/api/products/"),

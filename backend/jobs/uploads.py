@@ -20,6 +20,17 @@ SNIFF_BYTES = 64 * 1024
 RATIO_CHECKED_FROM: Final = 1024**2
 # What one read hands on at most, so that read() of everything still meets the limits in time.
 READ_CHUNK: Final = 1024**2
+# How the files people upload by mistake begin, and what to tell them instead of "byte 0 is not
+# UTF-8". UTF-32 begins as UTF-16 does and is told the same.
+NOT_CSV_SIGNATURES: Final = (
+    (b"\x1f\x8b", "compressed with gzip: name it .csv.gz, or upload the CSV itself"),
+    (b"PK\x03\x04", "a ZIP archive (an .xlsx workbook is one): export the sheet as CSV UTF-8"),
+    (b"\xd0\xcf\x11\xe0", "an old Office file (an .xls workbook?): export the sheet as CSV UTF-8"),
+    (b"\x89PNG", "a PNG image, not CSV text: upload a CSV"),
+    (b"%PDF-", "a PDF document, not CSV text: upload a CSV"),
+    (b"\xff\xfe", "UTF-16 text, not UTF-8: save it as CSV UTF-8"),
+    (b"\xfe\xff", "UTF-16 text, not UTF-8: save it as CSV UTF-8"),
+)
 
 
 class CatalogTooLarge(Exception):
@@ -127,7 +138,9 @@ def check_upload(upload: UploadedFile[Any] | None) -> UploadedFile[Any]:
     """The upload if it looks like a CSV file; a 400 with a clear message otherwise.
 
     Only the start of the file is read here (the rest is the engine's business): it must be
-    non-empty, decompress if it is gzip, and be UTF-8 text without NUL bytes.
+    non-empty (a UTF-8 BOM alone is empty), decompress if it is gzip, and be UTF-8 text without
+    NUL bytes; a file of a kind people upload by mistake (gzip named .csv, ZIP or .xlsx, an
+    image, UTF-16) is named in the message.
     """
     if upload is None:
         raise ValidationError(
@@ -141,20 +154,41 @@ def check_upload(upload: UploadedFile[Any] | None) -> UploadedFile[Any]:
     upload.seek(0)
     try:
         head = open_catalog(upload, name).read(SNIFF_BYTES)  # type: ignore[arg-type]
+    except gzip.BadGzipFile as exc:
+        message = (
+            f"'{name}' is not compressed with gzip, though its name ends in .gz: name it .csv, "
+            "or compress it."
+            if str(exc).startswith("Not a gzipped file")
+            else f"'{name}' is not a valid gzip file: {exc}."
+        )
+        raise ValidationError({"file": [message]}) from exc
     except (OSError, EOFError, zlib.error) as exc:
         raise ValidationError({"file": [f"'{name}' is not a valid gzip file: {exc}."]}) from exc
     finally:
         upload.seek(0)
-    if not head:
+    if not head.removeprefix(codecs.BOM_UTF8):
         raise ValidationError({"file": ["The file is empty."]})
+    for signature, what in NOT_CSV_SIGNATURES:
+        if head.startswith(signature):
+            raise ValidationError({"file": [f"The file is {what}."]})
     try:
         codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
     except UnicodeDecodeError as exc:
-        raise ValidationError(
-            {"file": [f"The file is not UTF-8 text (byte {exc.start} is not UTF-8): upload a CSV."]}
-        ) from exc
+        raise ValidationError({"file": [_not_utf8(head, exc.start)]}) from exc
     if b"\x00" in head:
         raise ValidationError(
             {"file": ["The file is not text (it contains NUL bytes): upload a CSV."]}
         )
     return upload
+
+
+def _not_utf8(head: bytes, offset: int) -> str:
+    """Where the first undecodable byte is, in the import's words for the same file (bytes and
+    lines numbered from 1; CRLF, LF and CR each end a line)."""
+    before = head[:offset]
+    line = 1 + before.count(b"\n") + before.count(b"\r") - before.count(b"\r\n")
+    bad = head[offset : offset + 1].hex().upper()
+    return (
+        f"Byte {offset + 1:,} (line {line:,}) is not UTF-8 (0x{bad}): the file must be CSV text "
+        "in UTF-8."
+    )

@@ -209,11 +209,27 @@ def _read_header(reader: CsvReader, counter: CountingReader) -> list[str]:
     missing = [column for column in _REQUIRED_COLUMNS if column not in header]
     if missing:
         names = " or ".join(f"'{column}'" for column in missing)
-        raise ImportFailed(f"Line 1: no {names} column (columns: {_describe_columns(raw)}).")
+        raise ImportFailed(
+            f"Line 1: no {names} column (columns: {_describe_columns(raw)}).{_header_hint(raw)}"
+        )
     for column in _KNOWN_COLUMNS:
         if header.count(column) > 1:
             raise ImportFailed(f"Line 1: the column '{column}' appears more than once.")
     return header
+
+
+def _header_hint(raw: list[str]) -> str:
+    """The likelier cause of a header without the required columns, when the line shows one:
+    another delimiter (only commas separate columns), or Excel's `sep=` line before the header."""
+    if raw[0].strip().lower().startswith("sep="):
+        return (
+            " A first line 'sep=...' is a hint for Excel: remove it, so that line 1 is the header."
+        )
+    if len(raw) == 1:
+        for delimiter, shown in ((";", "semicolons"), ("\t", "tabs"), ("|", "'|'")):
+            if delimiter in raw[0]:
+                return f" Only commas separate columns, and this line seems to use {shown}."
+    return ""
 
 
 def _describe_columns(raw: list[str], limit: int = 10) -> str:

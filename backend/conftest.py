@@ -13,8 +13,6 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
-import redis
-from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import connection
 from rest_framework.authtoken.models import Token
@@ -27,9 +25,9 @@ from devstack.processes import (
     web_server,
     worker_command,
 )
+from jobs.tests.helpers import wait_until_worker_idle
 
 BACKEND_DIR = Path(__file__).resolve().parent
-QUEUES = ("imports", "webhooks")
 
 
 @pytest.fixture
@@ -101,20 +99,7 @@ def worker(celery_worker: None) -> Iterator[None]:
     while the database is flushed for the next test.
     """
     yield
-    from product_importer.celery import app
-
-    inspector = app.control.inspect(timeout=1)
-    broker = redis.Redis.from_url(settings.CELERY_BROKER_URL)
-    deadline = time.monotonic() + 120
-    while True:
-        queued = sum(broker.llen(q) for q in QUEUES)
-        busy = any((inspector.active() or {}).values()) or any(
-            (inspector.reserved() or {}).values()
-        )
-        if not queued and not busy:
-            return
-        assert time.monotonic() < deadline, "the worker is still busy after the test"
-        time.sleep(0.1)
+    wait_until_worker_idle()
 
 
 @pytest.fixture(scope="session")

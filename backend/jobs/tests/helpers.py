@@ -4,9 +4,12 @@ import time
 from pathlib import Path
 from typing import Any
 
+import redis
+from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 SAMPLE = Path(__file__).resolve().parents[3] / "products.csv"
+QUEUES = ("imports", "webhooks")
 
 
 def upload(api, content: bytes, name: str = "catalog.csv") -> Any:
@@ -22,4 +25,21 @@ def wait_for(api, body: dict[str, Any], timeout: float = 60) -> dict[str, Any]:
         if job["status"] in {"COMPLETED", "FAILED"}:
             return job
         assert time.monotonic() < deadline, f"job still {job['status']}: {job}"
+        time.sleep(0.1)
+
+
+def wait_until_worker_idle(timeout: float = 120) -> None:
+    """Until the live worker has nothing queued, reserved or running: no task of a test (the
+    search rebuild after an import, say) may still run when the database is flushed after it."""
+    from product_importer.celery import app
+
+    inspector = app.control.inspect(timeout=1)
+    broker = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    deadline = time.monotonic() + timeout
+    while (
+        sum(broker.llen(queue) for queue in QUEUES)
+        or any((inspector.active() or {}).values())
+        or any((inspector.reserved() or {}).values())
+    ):
+        assert time.monotonic() < deadline, "the worker is still busy after the test"
         time.sleep(0.1)

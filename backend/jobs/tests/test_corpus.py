@@ -15,14 +15,12 @@ import gzip
 import hashlib
 import io
 import secrets
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
-import redis
 import requests
 from django.conf import settings
 from django.contrib.auth.models import User
@@ -35,7 +33,7 @@ from jobs.uploads import SNIFF_BYTES
 from products.models import Product
 from products.tests.factories import make_product
 
-from .helpers import wait_for
+from .helpers import wait_for, wait_until_worker_idle
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.integration]
 
@@ -577,23 +575,6 @@ def json_or_text(response: requests.Response) -> Any:
         return response.json()
     except ValueError:
         return response.text
-
-
-def wait_until_worker_idle() -> None:
-    """As conftest's `worker` does after a test: no task of this run may outlive it (the search
-    rebuild after an import, say) and meet the flush after the first test."""
-    from product_importer.celery import app
-
-    inspector = app.control.inspect(timeout=1)
-    broker = redis.Redis.from_url(settings.CELERY_BROKER_URL)
-    deadline = time.monotonic() + 120
-    while (
-        broker.llen("imports")
-        or any((inspector.active() or {}).values())
-        or any((inspector.reserved() or {}).values())
-    ):
-        assert time.monotonic() < deadline, "the worker is still busy after the corpus"
-        time.sleep(0.1)
 
 
 @pytest.fixture(scope="module")

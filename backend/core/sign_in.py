@@ -3,12 +3,13 @@ throttles: the token endpoint, and the HTML forms of the browsable API and of Dj
 and the log line of a failed sign-in, whichever way it came."""
 
 import logging
-from typing import Any
+from typing import Any, cast
 
 from django.contrib import admin
 from django.contrib.auth.views import LoginView
 from django.http import HttpRequest
 from rest_framework.authtoken.views import ObtainAuthToken
+from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
 
@@ -33,5 +34,6 @@ def log_failed_sign_in(
 ) -> None:
     """Django's `user_login_failed`: one WARNING with the username (quoted, so that a name cannot
     forge a log line) and the client's address as the throttles count it; never the password."""
-    address = BaseThrottle().get_ident(request) if request is not None else "?"
+    # get_ident reads only META, which a Django request and a DRF request both have.
+    address = BaseThrottle().get_ident(cast(Request, request)) if request is not None else "?"
     logger.warning("sign-in failed for username %r from %s", credentials.get("username"), address)

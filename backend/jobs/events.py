@@ -23,6 +23,7 @@ from django.contrib import auth
 from django.core.handlers.asgi import ASGIRequest
 from django.db import connection
 from django.http import HttpRequest
+from drf_spectacular.utils import extend_schema
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 from rest_framework.negotiation import BaseContentNegotiation
@@ -32,6 +33,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from core.db import psycopg_params
+from core.schema import event_stream
 
 from . import lifecycle
 from .models import Job
@@ -84,6 +86,13 @@ class FirstRenderer(BaseContentNegotiation):
         return renderer, renderer.media_type
 
 
+@extend_schema(
+    responses={
+        (200, "text/event-stream"): event_stream(
+            "The job as JSON, as `/api/job/<id>/status/` answers it; sent again on each change."
+        )
+    }
+)
 class JobEventsView(JobStatusView):
     """The job as Server-Sent Events until it ends.
 

@@ -18,6 +18,7 @@ from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
 
 from core.permissions import Rule, signed_in_user
+from core.schema import QUEUE_UNAVAILABLE, error_response
 from core.throttling import JobsThrottle
 
 from . import lifecycle, services
@@ -65,7 +66,14 @@ class JobViewSet(LiveJobsMixin, viewsets.ReadOnlyModelViewSet[Job]):
         ),
     }
 
-    @extend_schema(request=None, responses={202: JobSerializer})
+    @extend_schema(
+        request=None,
+        responses={
+            202: JobSerializer,
+            409: error_response("Not a failed import, or its file is no longer stored."),
+            503: QUEUE_UNAVAILABLE,
+        },
+    )
     @action(detail=True, methods=["post"], throttle_classes=JOB_THROTTLES)
     def retry(self, request: Request, pk: str | None = None) -> Response:
         """Queue a FAILED import again from its stored file (409 for any other job)."""
@@ -121,7 +129,7 @@ class UploadView(GenericAPIView[Any]):
                 "properties": {"file": {"type": "string", "format": "binary"}},
             }
         },
-        responses={202: JobSerializer},
+        responses={202: JobSerializer, 503: QUEUE_UNAVAILABLE},
     )
     def post(self, request: Request) -> Response:
         services.check_upload_size(int(request.META.get("CONTENT_LENGTH") or 0))
@@ -138,7 +146,7 @@ class BulkDeleteView(GenericAPIView[Job]):
     required_permissions = {"post": Rule("imports.delete_all_products", "delete all products")}
     throttle_classes = JOB_THROTTLES
 
-    @extend_schema(request=None, responses={202: JobSerializer})
+    @extend_schema(request=None, responses={202: JobSerializer, 503: QUEUE_UNAVAILABLE})
     def post(self, request: Request) -> Response:
         job = services.create_bulk_delete_job(created_by=signed_in_user(request))
         return Response(JobSerializer(job, context={"request": request}).data, status=202)

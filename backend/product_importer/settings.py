@@ -223,7 +223,8 @@ REST_FRAMEWORK = {
     "NUM_PROXIES": env_int("NUM_PROXIES", 0),
     "DEFAULT_PAGINATION_CLASS": "core.pagination.PageNumberPagination",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # drf-spectacular's, with the errors every view shares (401, 403, 429, ...) documented.
+    "DEFAULT_SCHEMA_CLASS": "core.schema.AutoSchema",
     # DRF's three, the JSON one with a size limit and a nesting bound (core/parsers.py).
     "DEFAULT_PARSER_CLASSES": [
         "core.parsers.JSONParser",

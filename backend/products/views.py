@@ -1,6 +1,6 @@
 from django.http import StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -14,7 +14,12 @@ from .models import Product
 from .pagination import ProductPagination
 from .serializers import ProductSerializer
 
+# `?active=true|false`: a boolean in the schema (drf-spectacular would write a boolean that only
+# the strings "true" and "false" may be, which no value is).
+ACTIVE = OpenApiParameter("active", OpenApiTypes.BOOL, description="Active or inactive products.")
 
+
+@extend_schema_view(list=extend_schema(parameters=[ACTIVE]))
 class ProductViewSet(viewsets.ModelViewSet[Product]):
     """Products: list, filter, search, create, edit and delete.
 
@@ -50,7 +55,9 @@ class ProductViewSet(viewsets.ModelViewSet[Product]):
     def perform_destroy(self, instance: Product) -> None:
         services.delete_product(product=instance)
 
-    @extend_schema(responses={(200, "text/csv"): OpenApiTypes.STR})
+    @extend_schema(
+        filters=True, parameters=[ACTIVE], responses={(200, "text/csv"): OpenApiTypes.STR}
+    )
     @action(detail=False, methods=["get"])
     def export(self, request: Request) -> StreamingHttpResponse:
         """The filtered products as CSV (same query parameters as the list), streamed."""

@@ -6,6 +6,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from core.permissions import Rule
+from core.schema import error_response
 
 from . import services
 from .models import Delivery, Webhook
@@ -77,7 +78,13 @@ class WebhookViewSet(viewsets.ModelViewSet[Webhook]):
         assert page is not None
         return self.get_paginated_response(DeliverySerializer(page, many=True).data)  # type: ignore[arg-type]
 
-    @extend_schema(request=None, responses={202: DeliverySerializer})
+    @extend_schema(
+        request=None,
+        responses={
+            202: DeliverySerializer,
+            409: error_response("The delivery is still pending, or the webhook is disabled."),
+        },
+    )
     @action(
         detail=True,
         methods=["post"],

@@ -1,4 +1,5 @@
-"""A job's life as the worker records it: claim, stage, heartbeat, finish, the dead-job sweep.
+"""A job's life as the worker records it: claim, stage, heartbeat, finish, the retry, and the
+sweeps that fail a dead worker's job and queue a lost task again.
 
 Every write here goes through Django's connection in autocommit, never through the connection of
 the job's own transaction (`jobs.db`): progress is visible while the work is still uncommitted,
@@ -6,33 +7,74 @@ and a job that fails or is rolled back still says so.
 """
 
 import contextlib
+import json
+import logging
 import threading
 from collections.abc import Iterator
 from datetime import datetime, timedelta
+from typing import Any
+from uuid import UUID
 
+import redis
+from celery import current_app
+from django import db
 from django.conf import settings
 from django.db import connection
 from django.db.models import F
 from django.utils import timezone
+from kombu.exceptions import OperationalError as BrokerError
 
 from webhooks.services import emit_event
 
 from .models import Job
 
+logger = logging.getLogger(__name__)
+
 STAGE_MESSAGES = {
     "queued": "Queued",
-    "waiting": "Waiting for the job before it to finish",
     "parsing": "Parsing CSV",
     "importing": "Importing",
     "deleting": "Deleting products",
     "failed": "Failed",
 }
 DONE_MESSAGES = {Job.Kind.IMPORT: "Import complete", Job.Kind.BULK_DELETE: "Delete complete"}
+RETRIED_DONE = " (retried automatically after the database went away)"
 UNFINISHED = [Job.Status.PENDING, Job.Status.PROCESSING]
 DEAD_WORKER_ERROR = (
     "The worker running this job stopped before it finished (it was killed or ran out of "
     "memory); nothing was changed."
 )
+DATABASE_LOST_ERRORS = {
+    Job.Kind.IMPORT: "The database went away during the import (PostgreSQL restarted or the "
+    "connection was lost); nothing was changed.",
+    Job.Kind.BULK_DELETE: "The database went away during the delete (PostgreSQL restarted or "
+    "the connection was lost); no product was deleted.",
+}
+RETRIED_AUTOMATICALLY = " It is retried automatically in a few seconds."
+NOT_RETRIED = " It was retried automatically once already, so it is not retried again."
+# Seconds between a job's FAILED after an outage and its automatic retry: its state is seen.
+AUTOMATIC_RETRY_DELAY = 5.0
+# The fields of a job's outcome, put back to a new job's for a retry.
+FRESH_OUTCOME: dict[str, Any] = {
+    "status": Job.Status.PENDING,
+    "stage": "queued",
+    "message": STAGE_MESSAGES["queued"],
+    "error_message": "",
+    "total_rows": None,
+    "processed_rows": 0,
+    "percent": 0,
+    "created_count": 0,
+    "updated_count": 0,
+    "invalid_count": 0,
+    "duplicate_count": 0,
+    "deleted_count": 0,
+    "errors_file": "",
+    "started_at": None,
+    "finished_at": None,
+    "heartbeat_at": None,
+}
+# The tasks of jobs, by kind (sent by name: `jobs.tasks` imports this module).
+JOB_TASKS = {Job.Kind.IMPORT: "imports.run_import", Job.Kind.BULK_DELETE: "imports.run_bulk_delete"}
 # The webhook event a job sends when it ends, by kind and status (none for a failed delete).
 END_EVENTS = {
     (Job.Kind.IMPORT, Job.Status.COMPLETED): "import.completed",
@@ -46,12 +88,35 @@ END_EVENT_FIELDS = (
 )  # fmt: skip
 
 
-def claim(job_id: str) -> Job | None:
-    """PENDING -> PROCESSING, once: a redelivered task finds nothing to claim."""
-    claimed = Job.objects.filter(pk=job_id, status=Job.Status.PENDING).update(
-        status=Job.Status.PROCESSING, started_at=timezone.now(), heartbeat_at=timezone.now()
+def pending_jobs() -> bool:
+    return Job.objects.filter(status=Job.Status.PENDING).exists()
+
+
+def claim_next() -> Job | None:
+    """The oldest PENDING job, now PROCESSING; None if none waits.
+
+    Called holding the catalog lock, so jobs start in the order they were created whichever
+    task comes first: a job whose task was lost and queued again still goes before newer ones.
+    """
+    while True:
+        oldest = Job.objects.filter(status=Job.Status.PENDING).order_by("created_at").first()
+        if oldest is None:
+            return None
+        now = timezone.now()
+        claimed = Job.objects.filter(pk=oldest.pk, status=Job.Status.PENDING).update(
+            status=Job.Status.PROCESSING, started_at=now, heartbeat_at=now
+        )
+        if claimed:  # else a retry of it came in between: look again
+            return Job.objects.get(pk=oldest.pk)
+
+
+def reopen(job_id: UUID | str, **fields: Any) -> bool:
+    """FAILED -> PENDING with a fresh outcome, for a retry under the same id; False if the job
+    is not FAILED any more (another retry won)."""
+    reset = Job.objects.filter(pk=job_id, status=Job.Status.FAILED).update(
+        **FRESH_OUTCOME, queued_at=timezone.now(), **fields
     )
-    return Job.objects.get(pk=job_id) if claimed else None
+    return bool(reset)
 
 
 def set_stage(job: Job, stage: str, **fields: object) -> None:
@@ -67,18 +132,25 @@ def beat(job: Job) -> None:
 
 @contextlib.contextmanager
 def heartbeat(job: Job) -> Iterator[None]:
-    """Beat for the job from a thread of its own, whatever the job is doing (waiting included).
+    """Beat for the job from a thread of its own, whatever the job is doing.
 
-    A job whose heartbeat stops is failed as a dead worker's (`fail_dead_jobs`).
+    A job whose heartbeat stops is failed as a dead worker's (`fail_dead_jobs`). While the
+    database is away, a beat fails: the thread says so once and beats again at the next turn.
     """
     stop = threading.Event()
 
     def keep_beating() -> None:
-        try:
-            while not stop.wait(settings.JOB_HEARTBEAT_INTERVAL):
+        failing = False
+        while not stop.wait(settings.JOB_HEARTBEAT_INTERVAL):
+            try:
                 beat(job)
-        finally:
-            connection.close()  # this thread's own connection
+                failing = False
+            except db.Error as exc:
+                if not failing:
+                    logger.warning("job %s: could not write its heartbeat: %s", job.pk, exc)
+                failing = True
+            finally:
+                connection.close()  # this thread's own: back to the pool, checked on reuse
 
     thread = threading.Thread(target=keep_beating, name=f"heartbeat-{job.pk}", daemon=True)
     thread.start()
@@ -95,10 +167,11 @@ def finish(job: Job, *, error: str = "", **counts: int) -> bool:
     False if the job had already ended (a job failed as dead whose worker comes back, say).
     """
     status = Job.Status.FAILED if error else Job.Status.COMPLETED
+    done = DONE_MESSAGES[Job.Kind(job.kind)] + (RETRIED_DONE if job.automatic_retries else "")
     ended = Job.objects.filter(pk=job.pk, status__in=UNFINISHED).update(
         status=status,
         stage="failed" if error else "done",
-        message=STAGE_MESSAGES["failed"] if error else DONE_MESSAGES[Job.Kind(job.kind)],
+        message=STAGE_MESSAGES["failed"] if error else done,
         error_message=error,
         percent=F("percent") if error else 100,
         finished_at=timezone.now(),
@@ -114,16 +187,78 @@ def finish(job: Job, *, error: str = "", **counts: int) -> bool:
 
 
 def fail_dead_jobs() -> None:
-    """A job whose worker stopped writing its heartbeat (killed, out of memory) ends FAILED.
+    """A job whose worker stopped writing its heartbeat (killed, out of memory) ends FAILED;
+    then a job whose task was lost is queued again (`requeue_lost_jobs`).
 
     The worker's database session ended with it, so its transaction was rolled back: the
     catalog is as it was before the job. Runs whenever jobs are read: no extra process needed.
+    A database that restarted less than a heartbeat timeout ago fails nothing yet: the
+    workers could not write a heartbeat while it was away.
     """
-    dead = Job.objects.filter(status=Job.Status.PROCESSING, heartbeat_at__lt=heartbeat_cutoff())
-    for job in dead.only("pk", "kind"):
-        finish(job, error=DEAD_WORKER_ERROR)
+    cutoff = heartbeat_cutoff()
+    dead = list(
+        Job.objects.filter(status=Job.Status.PROCESSING, heartbeat_at__lt=cutoff).only(
+            "pk", "kind", "heartbeat_at", "automatic_retries"
+        )
+    )
+    restarted = database_started_at() if dead else cutoff
+    if restarted < cutoff:
+        for job in dead:
+            lost = job.heartbeat_at is not None and job.heartbeat_at < restarted
+            finish(
+                job, error=DATABASE_LOST_ERRORS[Job.Kind(job.kind)] if lost else DEAD_WORKER_ERROR
+            )
+    requeue_lost_jobs()
 
 
 def heartbeat_cutoff() -> datetime:
     """A running job whose last heartbeat is older than this has lost its worker."""
     return timezone.now() - timedelta(seconds=settings.JOB_HEARTBEAT_TIMEOUT)
+
+
+def database_started_at() -> datetime:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_postmaster_start_time()")
+        started: datetime = cursor.fetchone()[0]
+    return started
+
+
+def requeue_lost_jobs(*, at_start: bool = False) -> bool:
+    """Queue a job task again if PENDING jobs wait and nothing will run them; whether it did.
+
+    A job task runs the PENDING jobs, oldest first, until none is left (`jobs.kinds`), so jobs
+    wait for good only when no job task is queued and no job runs: the broker lost its data, or
+    the worker that held the tasks was killed (they come back after the broker's visibility
+    timeout, hours later). When jobs are read, a job is looked at once it has waited
+    JOB_REQUEUE_AFTER seconds since it was queued, and then once per that time. At a worker's
+    start (`at_start`), at once, whether a job runs or not: the job running may be the killed
+    worker's. A task too many runs nothing.
+    """
+    grace = timedelta(seconds=0 if at_start else settings.JOB_REQUEUE_AFTER)
+    now = timezone.now()
+    waiting = Job.objects.filter(status=Job.Status.PENDING, queued_at__lte=now - grace)
+    oldest = waiting.order_by("created_at").only("pk", "kind").first()
+    if oldest is None:
+        return False
+    if not at_start and Job.objects.filter(status=Job.Status.PROCESSING).exists():
+        return False  # its worker runs the waiting jobs next
+    waiting.update(queued_at=now)
+    try:
+        if queued_job_tasks():
+            return False
+        current_app.send_task(JOB_TASKS[Job.Kind(oldest.kind)], args=(str(oldest.pk),), retry=False)
+    except (redis.RedisError, BrokerError, OSError) as exc:
+        logger.warning("could not look for lost job tasks: %s", exc)
+        return False
+    logger.warning("PENDING jobs had no task to run them: job %s queued again", oldest.pk)
+    return True
+
+
+def queued_job_tasks() -> int:
+    """The job tasks waiting in the jobs' queue of the broker (kombu's Redis transport)."""
+    broker = redis.Redis.from_url(
+        settings.CELERY_BROKER_URL, socket_connect_timeout=2, socket_timeout=2
+    )
+    names = set(JOB_TASKS.values())
+    messages = broker.lrange(settings.CELERY_TASK_DEFAULT_QUEUE, 0, -1)
+    return sum(1 for m in messages if json.loads(m).get("headers", {}).get("task") in names)

@@ -4,6 +4,7 @@ import uuid
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 
 class Job(models.Model):
@@ -40,6 +41,11 @@ class Job(models.Model):
     # Written by the worker while it runs the job, to tell a live job from a dead worker's.
     heartbeat_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # When its task was last queued (created, retried, queued again after it was lost): a job
+    # PENDING for long after this has lost its task (`lifecycle.requeue_lost_jobs`).
+    queued_at = models.DateTimeField(default=timezone.now)
+    # Retries the worker queued by itself (after the database went away): at most one a job.
+    automatic_retries = models.PositiveSmallIntegerField(default=0)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     # Who started it (upload, bulk delete): an editor acts on its own jobs only (core.roles).

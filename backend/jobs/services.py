@@ -18,7 +18,7 @@ from django.core.files.uploadedfile import UploadedFile
 from kombu.exceptions import OperationalError as BrokerError
 from rest_framework.exceptions import APIException
 
-from .lifecycle import STAGE_MESSAGES, finish
+from .lifecycle import finish, reopen
 from .models import Job
 from .tasks import run_bulk_delete, run_import
 from .uploads import check_upload
@@ -89,23 +89,7 @@ def retry_import_job(*, job: Job) -> Job:
         raise JobNotRetryable("Only a failed import can be retried.")
     if not job.file or not default_storage.exists(job.file):
         raise JobNotRetryable("The uploaded file is no longer stored: upload it again.")
-    reset = Job.objects.filter(pk=job.pk, status=Job.Status.FAILED).update(
-        status=Job.Status.PENDING,
-        stage="queued",
-        message=STAGE_MESSAGES["queued"],
-        error_message="",
-        total_rows=None,
-        processed_rows=0,
-        percent=0,
-        created_count=0,
-        updated_count=0,
-        invalid_count=0,
-        duplicate_count=0,
-        errors_file="",
-        started_at=None,
-        finished_at=None,
-        heartbeat_at=None,
-    )
+    reset = reopen(job.pk, automatic_retries=0)
     if not reset:  # a concurrent retry won
         raise JobNotRetryable("This import is already being retried.")
     job.refresh_from_db()

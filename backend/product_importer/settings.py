@@ -191,6 +191,8 @@ CACHES = {
 }
 
 CELERY_BROKER_URL = REDIS_URL
+# kombu's Redis transport, with a guard that keeps a Redis outage from crashing a worker.
+CELERY_BROKER_TRANSPORT = "product_importer.celery:Transport"
 CELERY_BROKER_CONNECTION_TIMEOUT = 3
 CELERY_TASK_DEFAULT_QUEUE = "imports"
 CELERY_TASK_ROUTES = {"webhooks.*": {"queue": "webhooks"}}
@@ -199,6 +201,13 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 6 * 3600}
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
+# A worker that loses Redis keeps trying to reconnect, at start-up too, however long it takes
+# (Celery gives up after 100 tries by default, about 50 minutes). A task running meanwhile goes
+# on; its message comes back to the queue (at once, or after the visibility timeout) and runs
+# again, which does nothing twice (`jobs.tasks`).
+CELERY_BROKER_CONNECTION_RETRY = True
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
 
 REST_FRAMEWORK = {
     # Token first, so an anonymous request is answered 401 with a WWW-Authenticate header.
@@ -254,6 +263,10 @@ CSRF_FAILURE_VIEW = "core.views.csrf_failure"
 # 30 s of a kill, with six beats of slack for a busy machine.
 JOB_HEARTBEAT_INTERVAL = env_int("JOB_HEARTBEAT_INTERVAL", 5)
 JOB_HEARTBEAT_TIMEOUT = env_int("JOB_HEARTBEAT_TIMEOUT", 30)
+# Jobs PENDING this many seconds after they were queued, with no job task queued and no job
+# running (the broker's data lost, a worker killed holding their tasks), get a task again when
+# jobs are read; a worker of the jobs' queue looks at once as it starts.
+JOB_REQUEUE_AFTER = env_int("JOB_REQUEUE_AFTER", 60)
 
 # Filtered product lists count their matches exactly up to this many; beyond, they estimate.
 EXACT_COUNT_LIMIT = env_int("EXACT_COUNT_LIMIT", 1000)

@@ -1,29 +1,57 @@
 """Each kind of job, as a unit of its own: how it runs, how it reports progress, what it leaves.
 
-A kind's `run(job)` is called by its Celery task once the job is claimed (`jobs.tasks`); it works
-`on_the_catalog` (the job's heartbeat, its own connection, the catalog lock) and ends the job
-through `jobs.lifecycle.finish`, whatever happens.
+A job task takes turns on the catalog (`take_turns`): holding the catalog lock on a connection
+of its own, it claims the oldest PENDING job, whatever job the task was queued for, and runs its
+kind's `run(job, conn)` while the job's heartbeat beats; then the next one, until none is left.
+A kind ends the job through `jobs.lifecycle.finish`, whatever happens, except when the database
+goes away under it: the connection's loss propagates to the turn, which fails the job with words
+once the database is back (`outage.fail_after_outage`).
 """
 
-import contextlib
-from collections.abc import Iterator
-from functools import partial
+import logging
+from collections.abc import Callable
 from typing import Any
 
 import psycopg
 
 from .. import lifecycle
-from ..db import catalog_lock, job_connection
+from ..db import catalog_lock, connection_lost, job_connection, wait_for_database
 from ..models import Job
+from . import bulk_delete, outage, product_import
+
+logger = logging.getLogger(__name__)
+
+RUNS: dict[str, Callable[[Job, psycopg.Connection[tuple[Any, ...]]], None]] = {
+    Job.Kind.IMPORT: product_import.run,
+    Job.Kind.BULK_DELETE: bulk_delete.run,
+}
+# Times a task waits for the database that went away before it claimed a job.
+OUTAGES = 3
 
 
-@contextlib.contextmanager
-def on_the_catalog(job: Job) -> Iterator[psycopg.Connection[tuple[Any, ...]]]:
-    """The job's own connection, holding the catalog lock, while its heartbeat beats; the job's
-    stage says `waiting` while another job holds the catalog."""
-    with (
-        lifecycle.heartbeat(job),
-        job_connection() as conn,
-        catalog_lock(conn, partial(lifecycle.set_stage, job, "waiting")),
-    ):
-        yield conn
+def take_turns() -> Job | None:
+    """Run the PENDING jobs, oldest first, one at a time on the catalog, until none is left;
+    answers the job to retry automatically if the database went away under it (the caller
+    queues the retry). A task that finds no job PENDING (they ran in an earlier turn) does
+    nothing, and a job whose task was lost runs in the next job's turn."""
+    outages = 0
+    while True:
+        job: Job | None = None
+        try:
+            if not lifecycle.pending_jobs():
+                return None
+            with job_connection() as conn, catalog_lock(conn, on_wait=lambda: None):
+                job = lifecycle.claim_next()
+                if job is None:
+                    return None
+                with lifecycle.heartbeat(job):
+                    RUNS[job.kind](job, conn)
+        except Exception as exc:
+            if not connection_lost(exc):
+                raise
+            logger.warning("job %s: the database went away: %s", job.pk if job else "-", exc)
+            if job is not None:
+                return job if outage.fail_after_outage(job) else None
+            outages += 1
+            if outages == OUTAGES or not wait_for_database():
+                return None

@@ -1,10 +1,12 @@
 """The import job: a stored CSV file, through the engine, into the catalog.
 
 Run: the engine reads the stored upload and upserts it in one transaction, on the job's own
-connection, holding the catalog lock. Progress: the engine's callback becomes the job's stage,
-rows and percent. Outcome: the counts, the per-row error report (CSV) when rows were refused, the
-upload removed once it has been imported (a failed import keeps it for a retry), and the search
-table refreshed for what the import changed.
+connection, holding the catalog lock (`jobs.kinds.take_turns`). Progress: the engine's callback
+becomes the job's stage, rows and percent. Outcome: the counts, the per-row error report (CSV)
+when rows were refused, the upload removed once it has been imported (a failed import keeps it
+for a retry), and the search table refreshed for what the import changed. A lost connection to
+the database propagates before the commit (the turn fails the job with words), and is waited
+out after it.
 """
 
 import io
@@ -12,47 +14,51 @@ import logging
 import zlib
 from collections.abc import Iterable
 from functools import partial
-from typing import BinaryIO, cast
+from typing import Any, BinaryIO, cast
 
+import psycopg
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
+from kombu.exceptions import OperationalError as BrokerError
 
 from core.csv_safety import SafeCsvWriter
 from products.services import refresh_search_after_import
 
 from .. import lifecycle
+from ..db import connection_lost
 from ..engine import ImportFailed, ImportResult, Progress, import_products
 from ..models import Job
 from ..uploads import CatalogTooLarge, catalog_size, open_catalog
-from . import on_the_catalog
+from . import outage
 
 logger = logging.getLogger(__name__)
 
 
-def run(job: Job) -> None:
+def run(job: Job, conn: psycopg.Connection[tuple[Any, ...]]) -> None:
     """Import the job's stored file; the job ends COMPLETED with its counts, or FAILED."""
     try:
-        with on_the_catalog(job) as conn:
-            lifecycle.set_stage(job, "parsing")
-            with default_storage.open(job.file, "rb") as stored:
-                source = cast(BinaryIO, stored)
-                result = import_products(
-                    conn,
-                    open_catalog(source, job.file),
-                    size_bytes=catalog_size(source, job.file),
-                    progress=partial(report_progress, job),
-                )
+        lifecycle.set_stage(job, "parsing")
+        with default_storage.open(job.file, "rb") as stored:
+            source = cast(BinaryIO, stored)
+            result = import_products(
+                conn,
+                open_catalog(source, job.file),
+                size_bytes=catalog_size(source, job.file),
+                progress=partial(report_progress, job),
+            )
     except (ImportFailed, CatalogTooLarge) as exc:
         lifecycle.finish(job, error=str(exc))
         return
     except (OSError, EOFError, zlib.error) as exc:  # a .csv.gz that is corrupt or cut short
         lifecycle.finish(job, error=f"The file could not be read ({exc}); nothing was imported.")
         return
-    except Exception:
+    except Exception as exc:
+        if connection_lost(exc):
+            raise
         logger.exception("import job %s failed", job.pk)
         lifecycle.finish(job, error="The import failed unexpectedly; the catalog is unchanged.")
         return
-    record_outcome(job, result)
+    outage.record_despite_outage(partial(record_outcome, job, result))
 
 
 def report_progress(job: Job, progress: Progress) -> None:
@@ -79,7 +85,10 @@ def record_outcome(job: Job, result: ImportResult) -> None:
         duplicate_count=result.duplicate_count,
     )
     discard_upload(job)
-    refresh_search_after_import()
+    try:
+        refresh_search_after_import()
+    except (BrokerError, OSError) as exc:  # search stays right, if slower, until the next one
+        logger.warning("import job %s: could not queue the search rebuild: %s", job.pk, exc)
 
 
 def save_error_report(job: Job, rows: Iterable[tuple[int, str, list[str]]]) -> None:

@@ -1,4 +1,5 @@
-"""A job's life beyond the happy path: the live event stream, a worker killed mid-import, retry."""
+"""A job's life beyond the happy path: the live event stream, a worker killed mid-import, retry,
+jobs whose tasks were lost, the order jobs run in, and what counts as a lost database."""
 
 import json
 import os
@@ -6,19 +7,24 @@ import signal
 import subprocess
 import time
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import psutil
+import psycopg
 import pytest
 import requests
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.test import Client
+from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
+from core.db import psycopg_params
 from devstack.processes import die_with_parent, stop_process, worker_command
 from jobs import lifecycle, services
+from jobs.db import connection_lost
 from jobs.models import Job
 from jobs.tasks import run_import
 from products.models import Product
@@ -236,3 +242,80 @@ def test_an_import_and_a_bulk_delete_at_once_leave_one_whole_outcome(api, worker
     assert imported["status"] == deleted["status"] == "COMPLETED"
     assert deleted["deleted_count"] in (0, 20_000)
     assert Product.objects.count() == 20_000 - deleted["deleted_count"]
+
+
+def stored_job(kind: str, content: bytes = b"", **fields: Any) -> Job:
+    """A job as the web would have made it, but whose task never reached a worker (lost)."""
+    if kind == Job.Kind.IMPORT:
+        fields["file"] = default_storage.save("uploads/lost.csv", ContentFile(content))
+    return Job.objects.create(kind=kind, **fields)
+
+
+def test_jobs_whose_tasks_were_lost_run_in_the_order_they_were_made(api, worker, settings):
+    older = stored_job(Job.Kind.IMPORT, named_catalog(range(100), "A"))
+    delete = stored_job(Job.Kind.BULK_DELETE)
+    newer = wait_for(api, upload(api, named_catalog(range(50, 60), "B")).json())
+
+    jobs = [Job.objects.get(pk=pk) for pk in (older.pk, delete.pk, newer["id"])]
+    assert [j.status for j in jobs] == ["COMPLETED"] * 3
+    starts = [j.started_at.timestamp() for j in jobs if j.started_at]
+    assert len(starts) == 3
+    assert starts == sorted(starts)
+    assert (jobs[1].deleted_count, Product.objects.count()) == (100, 10)
+
+
+def test_a_job_left_pending_without_a_task_is_queued_again_when_jobs_are_read(
+    api, worker, settings
+):
+    lost = stored_job(Job.Kind.IMPORT, named_catalog(range(5), "A"))
+    api.get("/api/jobs/")
+    assert Job.objects.get(pk=lost.pk).status == "PENDING", "queued again before its grace"
+
+    settings.JOB_REQUEUE_AFTER = 0
+    assert api.get("/api/jobs/").status_code == 200
+    done = wait_for(api, {"status_url": f"/api/job/{lost.pk}/status/"})
+    assert (done["status"], done["created_count"]) == ("COMPLETED", 5)
+
+
+def test_a_database_restart_is_not_taken_for_dead_workers(settings):
+    started = lifecycle.database_started_at()
+    before_restart = Job.objects.create(
+        kind=Job.Kind.IMPORT, status=Job.Status.PROCESSING, heartbeat_at=started - timedelta(1)
+    )
+    age = (timezone.now() - started).total_seconds()
+
+    settings.JOB_HEARTBEAT_TIMEOUT = int(age) + 60  # the database came back within the timeout
+    lifecycle.fail_dead_jobs()
+    assert Job.objects.get(pk=before_restart.pk).status == "PROCESSING"
+
+    settings.JOB_HEARTBEAT_TIMEOUT = 1
+    silent = Job.objects.create(
+        kind=Job.Kind.BULK_DELETE,
+        status=Job.Status.PROCESSING,
+        heartbeat_at=timezone.now() - timedelta(seconds=5),
+    )
+    lifecycle.fail_dead_jobs()
+    assert (
+        Job.objects.get(pk=before_restart.pk).error_message
+        == (lifecycle.DATABASE_LOST_ERRORS[Job.Kind.IMPORT])
+    )
+    assert Job.objects.get(pk=silent.pk).error_message == lifecycle.DEAD_WORKER_ERROR
+
+
+def test_a_lost_connection_is_told_from_a_failed_statement():
+    with (
+        psycopg.connect(**psycopg_params()) as victim,
+        psycopg.connect(**psycopg_params()) as other,
+    ):
+        other.execute("SELECT pg_terminate_backend(%s)", [victim.info.backend_pid])
+        with pytest.raises(psycopg.Error) as terminated:
+            victim.execute("SELECT 1")
+        with pytest.raises(psycopg.Error) as cancelled:
+            other.execute("SET statement_timeout = 1; SELECT pg_sleep(1)")
+        other.rollback()
+        with pytest.raises(psycopg.Error) as refused:
+            other.execute("SELECT 1/0")
+
+    assert connection_lost(terminated.value)
+    assert not connection_lost(cancelled.value)
+    assert not connection_lost(refused.value)

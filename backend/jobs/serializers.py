@@ -17,7 +17,8 @@ class JobSerializer(serializers.ModelSerializer[Job]):
             "id", "kind", "status", "stage", "message", "total_rows", "processed_rows",
             "percent", "created_count", "updated_count", "invalid_count", "duplicate_count",
             "deleted_count", "error_message", "file_name", "created_at", "started_at",
-            "finished_at", "created_by", "status_url", "events_url", "errors_url",
+            "finished_at", "created_by", "automatic_retries", "status_url", "events_url",
+            "errors_url",
         ]  # fmt: skip
         read_only_fields = fields
 

@@ -206,7 +206,7 @@ def test_a_redis_restart_mid_import_loses_nothing_and_the_workers_go_on(
 
 
 def test_a_postgres_restart_mid_import_fails_with_words_then_retries_by_itself(
-    workers, embedded_postgres
+    api, workers, embedded_postgres
 ):
     job = start_import()
     wait_until_in_its_transaction(job)
@@ -230,5 +230,6 @@ def test_a_postgres_restart_mid_import_fails_with_words_then_retries_by_itself(
     done = assert_imported_whole(job)
     assert done["automatic_retries"] == 1
     assert done["message"] == "Import complete" + lifecycle.RETRIED_DONE
+    assert api.get(f"/api/job/{job.pk}/status/").json()["automatic_retries"] == 1
     for name in ("jobs", "webhooks"):
         workers.wait_until_answering(name, timeout=10)

@@ -114,22 +114,36 @@ class RebuildResult:
 
 
 def rebuild() -> RebuildResult:
-    """Build the search table anew from the catalog and swap it in.
+    """Build the search table anew from the catalog and swap it in, after any rebuild running.
 
     Writers are blocked only for the final catch-up and swap (a diff of the new table against the
     catalog under a SHARE lock); readers never wait for more than the swap itself. If a bulk import
     committed while the table was being built, the table is already out of date: it is dropped and
     the rebuild that the import queued does the work. Call it outside a transaction (it VACUUMs).
     """
-    started = time.monotonic()
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_lock(%s)", [REBUILD_LOCK_KEY])
-        try:
-            generation, rows = _build_new_table(cursor)
-            swap_started = time.monotonic()
-            swapped = _swap_in(cursor, generation)
-        finally:
-            cursor.execute("SELECT pg_advisory_unlock(%s)", [REBUILD_LOCK_KEY])
+        return _rebuild_holding_lock(cursor)
+
+
+def rebuild_unless_busy() -> RebuildResult | None:
+    """`rebuild()`, or None at once if another rebuild runs."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s)", [REBUILD_LOCK_KEY])
+        row = cursor.fetchone()
+        if not (row and row[0]):
+            return None
+        return _rebuild_holding_lock(cursor)
+
+
+def _rebuild_holding_lock(cursor: CursorWrapper) -> RebuildResult:
+    started = time.monotonic()
+    try:
+        generation, rows = _build_new_table(cursor)
+        swap_started = time.monotonic()
+        swapped = _swap_in(cursor, generation)
+    finally:
+        cursor.execute("SELECT pg_advisory_unlock(%s)", [REBUILD_LOCK_KEY])
     finished = time.monotonic()
     result = RebuildResult(
         swapped=swapped,

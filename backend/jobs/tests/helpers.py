@@ -29,8 +29,9 @@ def wait_for(api, body: dict[str, Any], timeout: float = 60) -> dict[str, Any]:
 
 
 def wait_until_worker_idle(timeout: float = 120) -> None:
-    """Until the live worker has nothing queued, reserved or running: no task of a test (the
-    search rebuild after an import, say) may still run when the database is flushed after it."""
+    """Until the live worker has nothing queued, reserved, scheduled or running: no task of a
+    test (the search rebuild after an import, say) may still run when the database is flushed
+    after it."""
     from product_importer.celery import app
 
     inspector = app.control.inspect(timeout=1)
@@ -40,6 +41,7 @@ def wait_until_worker_idle(timeout: float = 120) -> None:
         sum(broker.llen(queue) for queue in QUEUES)
         or any((inspector.active() or {}).values())
         or any((inspector.reserved() or {}).values())
+        or any((inspector.scheduled() or {}).values())  # to run later (a countdown)
     ):
         assert time.monotonic() < deadline, "the worker is still busy after the test"
         time.sleep(0.1)

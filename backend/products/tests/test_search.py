@@ -3,9 +3,11 @@
 import threading
 import time
 
+import psycopg
 import pytest
 from django.db import connection, connections, transaction
 
+from core.db import psycopg_params
 from products import search
 from products.models import Product, ProductSearch, SearchIndexState
 from products.tasks import rebuild_search_index
@@ -187,3 +189,39 @@ def test_a_request_asks_whether_the_table_is_fresh_once(api):
     assert [p["sku"] for p in response.json()["results"]] == ["lamp-1"]
     state_table = SearchIndexState._meta.db_table
     assert sum(state_table in q["sql"] for q in queries.captured_queries) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.integration
+def test_a_rebuild_queued_while_another_runs_does_not_hold_a_worker(worker, api):
+    """It comes back later instead of waiting in a worker process (where the next import would
+    wait behind it), rebuilds once the other is done, and does nothing on a fresh table."""
+    from product_importer.celery import app
+
+    bulk_import(("busy-lamp", "Lamp", ""))
+    with psycopg.connect(**psycopg_params(), autocommit=True) as other_rebuild:
+        other_rebuild.execute("SELECT pg_advisory_lock(%s)", [search.REBUILD_LOCK_KEY])
+        rebuild_search_index.delay()
+        inspector = app.control.inspect(timeout=1)
+        deadline = time.monotonic() + 10
+        while not scheduled_rebuilds(inspector):
+            assert time.monotonic() < deadline, "the rebuild did not put itself off for later"
+            time.sleep(0.2)
+        assert not any((inspector.active() or {}).values()), "a rebuild waits in the worker"
+        assert not search.is_fresh()
+    deadline = time.monotonic() + 60
+    while not search.is_fresh():
+        assert time.monotonic() < deadline, "the rebuild did not come back once the other ended"
+        time.sleep(0.2)
+    assert found(api, "lamp") == ["busy-lamp"]
+    assert rebuild_search_index.apply().get() == {"skipped": "the search table is fresh"}
+
+
+def scheduled_rebuilds(inspector) -> list[dict]:
+    """The rebuild tasks a worker holds to run later (a countdown)."""
+    return [
+        entry
+        for entries in (inspector.scheduled() or {}).values()
+        for entry in entries
+        if entry["request"]["name"] == "products.rebuild_search_index"
+    ]

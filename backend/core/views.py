@@ -1,6 +1,8 @@
 """Views every app shares: the health check, and Django's own error pages (400, 403, CSRF
 failure, 404, 500), which answer JSON under /api/ and keep Django's pages elsewhere."""
 
+import sys
+
 import redis
 from django.conf import settings
 from django.core.exceptions import (
@@ -13,6 +15,8 @@ from django.db import connection
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views import csrf, defaults
 from django.views.decorators.http import require_GET
+
+from .exceptions import database_fault
 
 
 def _check_database() -> str | None:
@@ -90,4 +94,13 @@ def api_not_found(request: HttpRequest, exception: Exception | None = None) -> H
 
 
 def api_server_error(request: HttpRequest) -> HttpResponse:
-    return JsonResponse({"detail": "Internal server error."}, status=500)
+    """A 500 as JSON; but a database that is away, or a statement it stopped, is a 503 in words
+    (`core.exceptions.database_fault`), wherever it was raised: a view that is not DRF's (the
+    admin), or a middleware (saving the session). DRF's views answer it in their handler."""
+    error = sys.exc_info()[1]
+    fault = database_fault(error) if error is not None else None
+    if fault is None:
+        return JsonResponse({"detail": "Internal server error."}, status=500)
+    if is_api(request):
+        return JsonResponse({"detail": fault.detail}, status=503, headers=fault.headers)
+    return HttpResponse(fault.detail, content_type="text/plain", status=503, headers=fault.headers)

@@ -151,7 +151,22 @@ class EmbeddedPostgres:
             self._create_database()
 
     def stop(self) -> None:
+        """Stop the server we started, and then any other on this cluster: one restarted by
+        hand (`pg_ctl restart`) runs on where ours stopped, and stops too."""
         stop_process(self.process, signal.SIGINT)  # "fast" shutdown: roll back, checkpoint, exit
+        self.stop_leftover()
+
+    def exit_code(self) -> int | None:
+        """The exit code of the server we started; None while it runs (or if none was)."""
+        return None if self.process is None else self.process.poll()
+
+    def other_server(self) -> str | None:
+        """Which server that we did not start runs on this cluster, if one does (restarted by
+        hand, say: `pg_ctl restart` stops ours and starts one of its own)."""
+        pid = self.server_pid()
+        if pid is None or (self.process is not None and pid == self.process.pid):
+            return None
+        return f"pid {pid}"
 
     def _running_pid(self) -> int | None:
         """The pid in postmaster.pid if that process is alive (a stale file is ignored)."""
@@ -159,24 +174,34 @@ class EmbeddedPostgres:
             pid = int((self.cluster_dir / "postmaster.pid").read_text().split()[0])
         except (OSError, ValueError, IndexError):
             return None
-        return pid if Path(f"/proc/{pid}").exists() else None
+        return pid if _alive(pid) else None
 
-    def stop_leftover(self, timeout: float = 30) -> None:
-        """Stop a server that still runs on this cluster although nothing of ours started it
-        (a session that was killed while its server shut down, say): a "fast" shutdown, as
-        `stop` does. Only a postgres process started on this very cluster is signalled."""
+    def server_pid(self) -> int | None:
+        """The pid of the PostgreSQL server that runs on this cluster, whoever started it: the
+        one postmaster.pid names, if it is alive and is a postgres of this very cluster (its
+        command line names the cluster, or it works in it), not a program that has its pid now.
+        """
         pid = self._running_pid()
         if pid is None:
-            return
+            return None
         try:
             command = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
         except OSError:
-            return  # gone meanwhile
+            return None  # gone meanwhile
         if not command or Path(os.fsdecode(command[0])).name != "postgres":
-            return  # a stale postmaster.pid whose pid another program has now
-        if os.fsencode(self.cluster_dir) not in command:
+            return None  # a stale postmaster.pid whose pid another program has now
+        if os.fsencode(self.cluster_dir) in command or _works_in(pid, self.cluster_dir):
+            return pid
+        return None
+
+    def stop_leftover(self, timeout: float = 30) -> None:
+        """Stop a server that runs on this cluster although we did not start it (one restarted
+        by hand, or left by a session that was killed while its server shut down): a "fast"
+        shutdown, as `stop` does. Only a postgres process of this very cluster is signalled."""
+        pid = self.server_pid()
+        if pid is None:
             return
-        print(f"Stopping the PostgreSQL server (pid {pid}) left running on {self.cluster_dir}.")
+        print(f"Stopping the PostgreSQL server (pid {pid}) that runs on {self.cluster_dir}.")
         try:
             os.kill(pid, signal.SIGINT)
         except ProcessLookupError:
@@ -264,3 +289,12 @@ def _alive(pid: int) -> bool:
     except OSError:
         return False
     return stat.rpartition(")")[2].split()[0] != "Z"
+
+
+def _works_in(pid: int, folder: Path) -> bool:
+    """Whether process `pid` has `folder` as its working directory (a postgres started with
+    PGDATA set, not -D, works in its cluster all the same)."""
+    try:
+        return Path(f"/proc/{pid}/cwd").resolve() == folder.resolve()
+    except OSError:
+        return False

@@ -17,10 +17,18 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 PR_SET_PDEATHSIG = 1
+
+# A process that exits is started again after RESTART_FIRST_DELAY seconds, and after twice the
+# last delay (at most RESTART_MAX_DELAY) when it died again within RESTART_HEALTHY_AFTER of its
+# start: a crash loop does not spin, and a process that ran well is back at once.
+RESTART_FIRST_DELAY = 1.0
+RESTART_MAX_DELAY = 30.0
+RESTART_HEALTHY_AFTER = 60.0
 
 
 class ServiceError(RuntimeError):
@@ -166,3 +174,27 @@ def stop_process(
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
+
+
+@dataclass
+class Restarts:
+    """When `make run` starts a process (a child, an embedded server) again after it exited."""
+
+    started_at: float
+    delay: float = RESTART_FIRST_DELAY
+    restart_at: float | None = None  # None while it runs
+
+    def plan(self, now: float) -> float:
+        """Note that the process exited at `now`; return the delay before its next start."""
+        if now - self.started_at >= RESTART_HEALTHY_AFTER:
+            self.delay = RESTART_FIRST_DELAY
+        delay = self.delay
+        self.restart_at = now + delay
+        self.delay = min(delay * 2, RESTART_MAX_DELAY)
+        return delay
+
+    def due(self, now: float) -> bool:
+        return self.restart_at is not None and now >= self.restart_at
+
+    def started(self, now: float) -> None:
+        self.started_at, self.restart_at = now, None

@@ -5,8 +5,10 @@ A server of its own in a folder of its own (its log and its `dump.rdb`), listeni
 only. The module is not named `redis` so that it never hides the `redis` client package.
 """
 
+import contextlib
 import signal
 import subprocess
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -71,7 +73,39 @@ class EmbeddedRedis:
         wait_for(self._answers, "Redis", self.process, self.log_path)
 
     def stop(self) -> None:
-        stop_process(self.process, signal.SIGTERM)  # Redis saves and exits
+        """Stop the server we started, and then one that someone else started on our port and
+        folder (restarted by hand): Redis saves and exits."""
+        stop_process(self.process, signal.SIGTERM)
+        if self.other_server() is None:
+            return
+        print(f"Stopping the Redis server on 127.0.0.1:{self.port} that works in {self.data_dir}.")
+        with contextlib.suppress(redis.RedisError):  # the connection drops as the server exits
+            redis.Redis(port=self.port, socket_timeout=5).shutdown()
+        deadline = time.monotonic() + 30
+        while port_in_use(self.port):
+            if time.monotonic() > deadline:
+                raise ServiceError(f"The Redis server on 127.0.0.1:{self.port} did not stop.")
+            time.sleep(0.1)
+
+    def exit_code(self) -> int | None:
+        """The exit code of the server we started; None while it runs (or if none was)."""
+        return None if self.process is None else self.process.poll()
+
+    def other_server(self) -> str | None:
+        """Where a Redis server that we did not start serves this folder, if one does: one on
+        our port whose working folder (`CONFIG GET dir`) is ours."""
+        if self.exit_code() is None and self.process is not None:
+            return None  # ours runs: the port is its
+        client = redis.Redis(port=self.port, socket_timeout=2, decode_responses=True)
+        try:
+            folder = client.config_get("dir").get("dir")
+        except redis.RedisError:
+            return None
+        finally:
+            client.close()
+        if folder is None or Path(folder).resolve() != self.data_dir.resolve():
+            return None
+        return f"127.0.0.1:{self.port}"
 
     def _answers(self) -> bool:
         try:

@@ -4,10 +4,12 @@ Starts the embedded PostgreSQL and Redis (unless DATABASE_URL / REDIS_URL point 
 migrates, makes sure an admin account exists, starts the web server and the Celery workers, and
 prints how to use them. While it runs it supervises the web server and the workers: one that
 exits is said and started again, after a delay that doubles with each quick death
-(`Supervised`), and the rest of the stack goes on. `Stack.stop` stops everything it started, in
-the reverse order; the data stays in DATA_DIR. The signals that end it are the CLI's
-(`devstack.__main__`): they set `Stack.stopping`, which a start in progress checks between its
-steps.
+(`Supervised`, `Restarts`), and the rest of the stack goes on. It supervises the embedded
+PostgreSQL and Redis the same way (`SupervisedServer`), but a server that someone else started
+on their data meanwhile (`pg_ctl restart` by hand, say) is left to run. `Stack.stop` stops
+everything it started, in the reverse order, and such a server too; the data stays in DATA_DIR.
+The signals that end it are the CLI's (`devstack.__main__`): they set `Stack.stopping`, which a
+start in progress checks between its steps.
 """
 
 import json
@@ -20,12 +22,13 @@ import time
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from core.private_files import write_private
 
 from .postgres import EmbeddedPostgres
 from .processes import (
+    Restarts,
     ServiceError,
     die_with_parent,
     port_in_use,
@@ -39,14 +42,6 @@ BACKEND_DIR = Path(__file__).resolve().parent.parent
 REPO_DIR = BACKEND_DIR.parent
 
 
-# A process that exits is started again after RESTART_FIRST_DELAY seconds, and after twice the
-# last delay (at most RESTART_MAX_DELAY) when it died again within RESTART_HEALTHY_AFTER of its
-# start: a crash loop does not spin, and a process that ran well is back at once.
-RESTART_FIRST_DELAY = 1.0
-RESTART_MAX_DELAY = 30.0
-RESTART_HEALTHY_AFTER = 60.0
-
-
 @dataclass
 class Supervised:
     """A long-running child of `make run`: how to start it, and when to start it again."""
@@ -55,9 +50,28 @@ class Supervised:
     args: list[str]
     env: dict[str, str]
     process: subprocess.Popen[bytes]
-    started_at: float
-    delay: float = RESTART_FIRST_DELAY
-    restart_at: float | None = None
+    restarts: Restarts
+
+
+class Server(Protocol):
+    """An embedded server (`EmbeddedPostgres`, `EmbeddedRedis`) as the supervisor sees it."""
+
+    def start(self) -> None: ...
+
+    def exit_code(self) -> int | None: ...
+
+    def other_server(self) -> str | None: ...
+
+
+@dataclass
+class SupervisedServer:
+    """An embedded server of `make run`, started again when it dies; `other` is the server
+    someone else started on its data meanwhile, which is left to run (and stopped at the end)."""
+
+    name: str
+    server: Server
+    restarts: Restarts
+    other: str | None = None
 
 
 class Stopped(Exception):
@@ -101,6 +115,7 @@ class Stack:
         self.redis: EmbeddedRedis | None = None
         self.children: list[tuple[str, subprocess.Popen[Any]]] = []
         self.supervised: list[Supervised] = []
+        self.servers: list[SupervisedServer] = []
         self.stopping = False
 
     def check_stopping(self) -> None:
@@ -156,7 +171,7 @@ class Stack:
         """Start a long-running child, which `supervise` starts again whenever it exits."""
         process = self.popen(args, env)
         self.children.append((name, process))
-        self.supervised.append(Supervised(name, args, env, process, time.monotonic()))
+        self.supervised.append(Supervised(name, args, env, process, Restarts(time.monotonic())))
         return process
 
     @staticmethod
@@ -173,28 +188,69 @@ class Stack:
     def supervise(self, child: Supervised) -> None:
         """Say that `child` exited and plan its restart; start it again once its delay is up."""
         now = time.monotonic()
-        if child.restart_at is None:
+        if child.restarts.restart_at is None:
             code = child.process.poll()
             if code is None:
                 return
-            if now - child.started_at >= RESTART_HEALTHY_AFTER:
-                child.delay = RESTART_FIRST_DELAY
-            child.restart_at = now + child.delay
+            delay = child.restarts.plan(now)
             print(
                 f"The {child.name} process exited (code {code}); starting it again in "
-                f"{child.delay:.0f} s.",
+                f"{delay:.0f} s.",
                 flush=True,
             )
-            child.delay = min(child.delay * 2, RESTART_MAX_DELAY)
-        elif now >= child.restart_at:
+        elif child.restarts.due(now):
             old = child.process
             child.process = self.popen(child.args, child.env)
-            child.started_at, child.restart_at = now, None
+            child.restarts.started(now)
             self.children = [
                 (name, child.process if process is old else process)
                 for name, process in self.children
             ]
             print(f"Started the {child.name} process again.", flush=True)
+
+    def supervise_server(self, watched: SupervisedServer) -> None:
+        """As `supervise`, for an embedded server; but while a server that someone else started
+        runs on its data, that one is left to run."""
+        now = time.monotonic()
+        server = watched.server
+        if watched.restarts.restart_at is None:
+            if server.exit_code() is None or self._runs_other(watched):
+                return
+            if watched.other:
+                gone = f"The {watched.name} server that someone else started ({watched.other})"
+                watched.other = None
+            else:
+                gone = f"{watched.name} (exit code {server.exit_code()})"
+            delay = watched.restarts.plan(now)
+            print(f"{gone} stopped; starting it again in {delay:.0f} s.", flush=True)
+        elif watched.restarts.due(now):
+            if self._runs_other(watched):
+                watched.restarts.restart_at = None
+                return
+            try:
+                server.start()
+            except ServiceError as exc:
+                delay = watched.restarts.plan(now)
+                print(
+                    f"{watched.name} did not start; trying again in {delay:.0f} s: {exc}",
+                    flush=True,
+                )
+                return
+            watched.restarts.started(now)
+            print(f"Started {watched.name} again.", flush=True)
+
+    @staticmethod
+    def _runs_other(watched: SupervisedServer) -> bool:
+        """Whether a server that someone else started runs on the data; said the first time."""
+        other = watched.server.other_server()
+        if other and other != watched.other:
+            print(
+                f"{watched.name} was started by someone else ({other}): leaving it to run; "
+                "Ctrl-C stops it too.",
+                flush=True,
+            )
+        watched.other = other
+        return other is not None
 
     def wait_healthy(self, url: str, web: subprocess.Popen[bytes], timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout
@@ -238,7 +294,15 @@ class Stack:
         base_url = f"http://127.0.0.1:{port}"
         self.wait_healthy(f"{base_url}/healthz", web)
         print(banner(base_url, admin), flush=True)
+        now = time.monotonic()
+        self.servers = [
+            SupervisedServer(name, server, Restarts(now))
+            for name, server in (("PostgreSQL", self.postgres), ("Redis", self.redis))
+            if server is not None
+        ]
         while not self.stopping:
+            for watched in self.servers:
+                self.supervise_server(watched)
             for child in self.supervised:
                 self.supervise(child)
             time.sleep(0.5)

@@ -128,18 +128,32 @@ ASGI_APPLICATION = "product_importer.asgi.application"
 DATABASES = {
     "default": dj_database_url.parse(env_str("DATABASE_URL", "postgres:///product_importer"))
 }
+# A server that does not answer a connect is given up after 3 s (one that refuses it, at once),
+# unless DATABASE_URL says otherwise (?connect_timeout=).
+DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 3)
 # Under ASGI every request runs its sync code in a thread of its own, so thread-bound persistent
 # connections would be opened anew per request (a few ms of SCRAM handshake each): a pool per
 # process instead. DATABASE_POOL_SIZE=0 turns it off (e.g. behind PgBouncer).
+# While the database is away, a request waits at most `timeout` for a connection before its 503;
+# a failed connect is tried again for `reconnect_timeout` seconds, then at the next request's
+# need, so the pool is back within a second or so of the database.
 if env_int("DATABASE_POOL_SIZE", 8) > 0:
-    DATABASES["default"]["OPTIONS"] = {
-        "pool": {"min_size": 1, "max_size": env_int("DATABASE_POOL_SIZE", 8), "timeout": 10}
+    DATABASES["default"]["OPTIONS"]["pool"] = {
+        "min_size": 1,
+        "max_size": env_int("DATABASE_POOL_SIZE", 8),
+        "timeout": 3,
+        "reconnect_timeout": 2,
     }
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env_int("CONN_MAX_AGE", 0)
 # A connection is checked before a request uses it (the pool's check: an empty query, about
-# 0.1 ms on loopback): after a database restart, dead ones are replaced, never handed out.
+# 0.1 ms on loopback): after a database restart, dead ones are replaced, never handed out (all
+# at once: core.db.drop_dead_pooled_connections).
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# Seconds a statement of an API request may run at the database before PostgreSQL stops it and
+# the request is answered 503 (core.db.bounded_statements); 0 turns the bound off. Exports,
+# the workers' job work and management commands are not bounded.
+API_STATEMENT_TIMEOUT = env_int("API_STATEMENT_TIMEOUT", 10)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [

@@ -415,3 +415,104 @@ def test_a_worker_that_dies_is_started_again_and_the_rest_goes_on(tmp_path, runt
         assert_nothing_left(data_dir, [port, pg_port, redis_port])
     finally:
         kill_everything(stack, data_dir)
+
+
+def wait_for_output(stack: Stack, text: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while text not in stack.output():
+        assert stack.process.poll() is None, "make run stopped:\n" + stack.tail()
+        assert time.monotonic() < deadline, f"no {text!r} within {timeout:.0f} s:\n" + stack.tail()
+        time.sleep(0.2)
+
+
+def wait_for_products(base: str, auth: dict[str, str], timeout: float = 30) -> None:
+    """Until the API lists products again; meanwhile nothing but a 200 or a 503 with words."""
+    deadline = time.monotonic() + timeout
+    while True:
+        response = requests.get(f"{base}/api/products/", headers=auth, timeout=10)
+        if response.status_code == 200:
+            return
+        assert response.status_code == 503, response.text
+        assert "detail" in response.json()
+        assert time.monotonic() < deadline, f"the API still answers {response.status_code}"
+        time.sleep(0.2)
+
+
+def postmaster_pid(cluster: Path) -> int:
+    return int((cluster / "postmaster.pid").read_text().split()[0])
+
+
+def gone(pid: int) -> bool:
+    """Whether process `pid` ended: no more, or a zombie that its parent has not waited for (a
+    server started by pg_ctl is the child of whatever adopted it, which may never wait)."""
+    try:
+        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
+
+
+def pg_ctl(*args: str) -> None:
+    """The embedded package's pg_ctl, as someone at a shell would run it (as the PostgreSQL
+    system user when we are root: pg_ctl refuses to run as root)."""
+    from devstack.postgres import PG_SYSTEM_USER, EmbeddedPostgres
+
+    subprocess.run(
+        [str(EmbeddedPostgres.bin_dir() / "pg_ctl"), *args],
+        user=PG_SYSTEM_USER if os.geteuid() == 0 else None,
+        capture_output=True,
+        check=True,
+        timeout=60,
+    )
+
+
+@pytest.mark.integration
+@pytest.mark.timeout(600)
+def test_a_server_that_dies_is_started_again_and_one_restarted_by_hand_stops_too(
+    tmp_path, runtime_python
+):
+    data_dir = tmp_path.resolve()
+    let_postgres_user_reach(data_dir)
+    port, pg_port, redis_port = free_port(), free_port(), free_port()
+    env = {name: value for name, value in os.environ.items() if name not in UNSET}
+    env.update(
+        DATA_DIR=str(data_dir), PORT=str(port), PG_PORT=str(pg_port), REDIS_PORT=str(redis_port)
+    )
+    base = f"http://127.0.0.1:{port}"
+    cluster = data_dir / "postgres" / "cluster"
+    stack = None
+    try:
+        stack = start(runtime_python, env, tmp_path / "run.log")
+        banner = wait_for_banner(stack, FIRST_START_TIMEOUT)
+        auth = {"Authorization": f"Token {banner.token}"}
+
+        # PostgreSQL dies: said, started again, and the API answers again.
+        os.kill(postmaster_pid(cluster), signal.SIGKILL)
+        wait_for_output(stack, "Started PostgreSQL again.")
+        assert "PostgreSQL (exit code -9) stopped; starting it again in 1 s." in stack.output()
+        wait_for_products(base, auth)
+
+        # So does Redis.
+        [redis_server] = [
+            p for p in psutil.Process(stack.process.pid).children() if "redis" in p.name()
+        ]
+        redis_server.kill()
+        wait_for_output(stack, "Started Redis again.")
+        assert "Redis (exit code -9) stopped; starting it again in 1 s." in stack.output()
+        wait_for_products(base, auth)
+
+        # PostgreSQL restarted by hand: left to run, and the API goes on with it.
+        ours = postmaster_pid(cluster)
+        pg_ctl("restart", "-D", str(cluster), "-w", "-l", str(data_dir / "postgres" / "hand.log"))
+        by_hand = postmaster_pid(cluster)
+        assert by_hand != ours
+        assert by_hand not in [p.pid for p in psutil.Process(stack.process.pid).children()]
+        wait_for_output(stack, f"PostgreSQL was started by someone else (pid {by_hand})")
+        wait_for_products(base, auth)
+        assert "Started PostgreSQL again." not in stack.output().split("someone else")[-1]
+
+        stop(stack, signal.SIGINT)
+        assert f"Stopping the PostgreSQL server (pid {by_hand})" in stack.output()
+        assert gone(by_hand)
+        assert_nothing_left(data_dir, [port, pg_port, redis_port])
+    finally:
+        kill_everything(stack, data_dir)

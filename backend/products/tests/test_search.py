@@ -2,6 +2,7 @@
 
 import threading
 import time
+from typing import Any
 
 import psycopg
 import pytest
@@ -217,7 +218,7 @@ def test_a_rebuild_queued_while_another_runs_does_not_hold_a_worker(worker, api)
     assert rebuild_search_index.apply().get() == {"skipped": "the search table is fresh"}
 
 
-def scheduled_rebuilds(inspector) -> list[dict]:
+def scheduled_rebuilds(inspector) -> list[dict[str, Any]]:
     """The rebuild tasks a worker holds to run later (a countdown)."""
     return [
         entry

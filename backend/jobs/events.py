@@ -12,11 +12,13 @@ until the job has ended. A client that reconnects gets the current state first.
 import asyncio
 import io
 import json
+import logging
 import re
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from importlib import import_module
 from typing import Any
 
+import psycopg
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.contrib import auth
@@ -32,13 +34,15 @@ from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from core.db import psycopg_params
+from core.db import drop_dead_pooled_connections, psycopg_params
 from core.schema import event_stream
 
 from . import lifecycle
 from .models import Job
 from .serializers import JobSerializer
 from .views import JobStatusView
+
+logger = logging.getLogger(__name__)
 
 Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[Mapping[str, Any]]]
@@ -125,6 +129,7 @@ async def job_events(scope: Scope, receive: Receive, send: Send) -> None:
 
 def _first_answer(request: HttpRequest, pk: str) -> Response:
     """The status view's answer, with the session and user set as Django's middleware would."""
+    drop_dead_pooled_connections()  # as the middleware does for Django's own requests
     engine = import_module(settings.SESSION_ENGINE)
     request.session = engine.SessionStore(request.COOKIES.get(settings.SESSION_COOKIE_NAME))
     request.user = auth.get_user(request)
@@ -152,7 +157,12 @@ async def _follow(
         await asyncio.wait([disconnected], timeout=POLL_SECONDS)
         if disconnected.done():
             return
-        job = await _read_job(pk)
+        try:
+            job = await _read_job(pk)
+        except psycopg.OperationalError as exc:
+            # The database is away (restarting, say): the stream waits for it, as the job does.
+            logger.info("job %s events: the database is away: %s", pk, exc)
+            continue
         if job is None:  # deleted meanwhile
             return
         if _heartbeat_lost(job):
@@ -171,7 +181,15 @@ async def _follow(
 async def _read_job(pk: str) -> Job | None:
     global _pool
     if _pool is None:
-        _pool = AsyncConnectionPool(kwargs=psycopg_params(), min_size=1, max_size=4, open=False)
+        # Each connection is checked as it leaves the pool: after a database restart, a dead
+        # one is replaced, not handed to the stream.
+        _pool = AsyncConnectionPool(
+            kwargs=psycopg_params(),
+            min_size=1,
+            max_size=4,
+            open=False,
+            check=AsyncConnectionPool.check_connection,
+        )
         await _pool.open()
     async with _pool.connection() as conn:
         cursor = conn.cursor(row_factory=dict_row)

@@ -8,7 +8,7 @@ import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,7 @@ from devstack.postgres import EmbeddedPostgres
 from devstack.processes import web_server
 from jobs.db import job_connection
 from jobs.models import Job
+from jobs.tests.test_job_lifecycle import sse_events
 from products.tests.factories import make_product
 
 BACKEND_DIR = Path(__file__).resolve().parents[2]
@@ -139,6 +140,48 @@ class TestOverHttp:
         slowest = max(seconds for *_, seconds in answers)
         print(f"after the restart: the slowest of {len(answers)} requests took {slowest:.2f} s")
         assert slowest < 1, f"a request after the restart took {slowest:.1f} s: it met dead ones"
+
+    def test_event_streams_go_on_through_a_restart_and_new_ones_open(
+        self, subprocess_env, auth, embedded_postgres
+    ):
+        """The live progress (an ASGI app beside Django, with a pool of its own) as dashboards
+        follow it: streams open across the restart see their job's end, and streams opened
+        after it answer at once, however many dead connections both pools held."""
+        jobs = [Job.objects.create(kind=Job.Kind.BULK_DELETE) for _ in range(4)]
+        with server(subprocess_env) as base:
+            warm_up(base, auth)
+            with ExitStack() as open_streams:
+                streams = [
+                    open_streams.enter_context(
+                        requests.get(
+                            f"{base}/api/job/{job.pk}/events/",
+                            headers=auth,
+                            stream=True,
+                            timeout=30,
+                        )
+                    )
+                    for job in jobs
+                ]
+                events = [sse_events(stream) for stream in streams]
+                assert [next(e)["status"] for e in events] == ["PENDING"] * 4
+
+                stop(embedded_postgres)
+                time.sleep(2)  # the streams poll meanwhile, and meet the database away
+                start_again(embedded_postgres)
+                with ThreadPoolExecutor(4) as pool:
+                    later = pool.map(
+                        lambda job: timed(
+                            "GET", f"{base}/api/job/{job.pk}/events/", headers=auth, stream=True
+                        ),
+                        jobs,
+                    )
+                    Job.objects.update(status=Job.Status.COMPLETED)
+                    answers = list(later)
+
+                assert [[e["status"] for e in stream] for stream in events] == [["COMPLETED"]] * 4
+        assert [r.status_code for r, _ in answers] == [200] * 4, [r.text for r, _ in answers]
+        assert [[e["status"] for e in sse_events(r)][-1] for r, _ in answers] == ["COMPLETED"] * 4
+        assert max(seconds for _, seconds in answers) < 2
 
     def test_while_the_database_is_away_requests_get_a_503_with_words_at_once(
         self, subprocess_env, auth, embedded_postgres

@@ -5,13 +5,12 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import redis
-from django.conf import settings as django_settings
 from django.contrib.auth.models import User
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from core.roles import VIEWER, assign_role
+from core.tests.helpers import forget_counts
 from products.models import Product
 
 pytestmark = pytest.mark.django_db
@@ -44,13 +43,6 @@ def one_request_a_minute(settings: Any) -> Iterator[None]:
     settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": rates}
     yield
     forget_counts()
-
-
-def forget_counts() -> None:
-    client = redis.Redis.from_url(django_settings.REDIS_URL)
-    for key in client.scan_iter("cache:*:throttle_*"):
-        client.delete(key)
-    client.close()
 
 
 def resolve(schema: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:

@@ -12,7 +12,6 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import redis
 from django.conf import settings as django_settings
 from django.contrib.auth.models import User
 from django.core.exceptions import ImproperlyConfigured
@@ -22,6 +21,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from core.roles import ADMIN, EDITOR, assign_role
+from core.tests.helpers import forget_counts
 from devstack.processes import free_port
 
 pytestmark = pytest.mark.django_db
@@ -49,13 +49,6 @@ def rates(settings: Any) -> Iterator[dict[str, str]]:
     ]
     yield rates
     forget_counts()
-
-
-def forget_counts() -> None:
-    client = redis.Redis.from_url(django_settings.REDIS_URL)
-    for key in client.scan_iter("cache:*:throttle_*"):
-        client.delete(key)
-    client.close()
 
 
 def set_rates(settings: Any, **rates: str) -> None:

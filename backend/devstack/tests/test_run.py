@@ -190,6 +190,19 @@ def assert_nothing_left(data_dir: Path, ports: list[int]) -> None:
         assert refuses(port), f"something still listens on 127.0.0.1:{port}"
 
 
+def setup_run(tmp_path: Path) -> tuple[Path, dict[str, str], list[int]]:
+    """The data folder, environment and free ports (web, PostgreSQL, Redis) of a `make run` of
+    the test's own."""
+    data_dir = tmp_path.resolve()
+    let_postgres_user_reach(data_dir)
+    ports = [free_port(), free_port(), free_port()]
+    assert len(set(ports)) == 3
+    env = {name: value for name, value in os.environ.items() if name not in UNSET}
+    web_port, pg_port, redis_port = (str(port) for port in ports)
+    env.update(DATA_DIR=str(data_dir), PORT=web_port, PG_PORT=pg_port, REDIS_PORT=redis_port)
+    return data_dir, env, ports
+
+
 def let_postgres_user_reach(path: Path) -> None:
     """As root, the embedded PostgreSQL runs as the `postgres` system user, which must traverse
     every folder above its data. pytest makes /tmp/pytest-of-root (and the folders in it) mode 700,
@@ -273,15 +286,8 @@ def runtime_python(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_run_starts_everything_prints_a_working_login_and_stops_cleanly(
     tmp_path, receiver, runtime_python
 ):
-    data_dir = tmp_path.resolve()
-    let_postgres_user_reach(data_dir)
-    port, pg_port, redis_port = free_port(), free_port(), free_port()
-    ports = [port, pg_port, redis_port]
-    assert len(set(ports)) == 3
-    env = {name: value for name, value in os.environ.items() if name not in UNSET}
-    env.update(
-        DATA_DIR=str(data_dir), PORT=str(port), PG_PORT=str(pg_port), REDIS_PORT=str(redis_port)
-    )
+    data_dir, env, ports = setup_run(tmp_path)
+    port = ports[0]
     timings: dict[str, float] = {}
     stack = None
     try:
@@ -367,13 +373,8 @@ def test_run_starts_everything_prints_a_working_login_and_stops_cleanly(
 @pytest.mark.integration
 @pytest.mark.timeout(600)
 def test_a_worker_that_dies_is_started_again_and_the_rest_goes_on(tmp_path, runtime_python):
-    data_dir = tmp_path.resolve()
-    let_postgres_user_reach(data_dir)
-    port, pg_port, redis_port = free_port(), free_port(), free_port()
-    env = {name: value for name, value in os.environ.items() if name not in UNSET}
-    env.update(
-        DATA_DIR=str(data_dir), PORT=str(port), PG_PORT=str(pg_port), REDIS_PORT=str(redis_port)
-    )
+    data_dir, env, ports = setup_run(tmp_path)
+    port = ports[0]
     base = f"http://127.0.0.1:{port}"
     stack = None
     try:
@@ -412,7 +413,7 @@ def test_a_worker_that_dies_is_started_again_and_the_rest_goes_on(tmp_path, runt
         assert (job["status"], job["created_count"]) == ("COMPLETED", 933), job
 
         stop(stack, signal.SIGINT)
-        assert_nothing_left(data_dir, [port, pg_port, redis_port])
+        assert_nothing_left(data_dir, ports)
     finally:
         kill_everything(stack, data_dir)
 
@@ -470,13 +471,8 @@ def pg_ctl(*args: str) -> None:
 def test_a_server_that_dies_is_started_again_and_one_restarted_by_hand_stops_too(
     tmp_path, runtime_python
 ):
-    data_dir = tmp_path.resolve()
-    let_postgres_user_reach(data_dir)
-    port, pg_port, redis_port = free_port(), free_port(), free_port()
-    env = {name: value for name, value in os.environ.items() if name not in UNSET}
-    env.update(
-        DATA_DIR=str(data_dir), PORT=str(port), PG_PORT=str(pg_port), REDIS_PORT=str(redis_port)
-    )
+    data_dir, env, ports = setup_run(tmp_path)
+    port = ports[0]
     base = f"http://127.0.0.1:{port}"
     cluster = data_dir / "postgres" / "cluster"
     stack = None
@@ -513,6 +509,6 @@ def test_a_server_that_dies_is_started_again_and_one_restarted_by_hand_stops_too
         stop(stack, signal.SIGINT)
         assert f"Stopping the PostgreSQL server (pid {by_hand})" in stack.output()
         assert gone(by_hand)
-        assert_nothing_left(data_dir, [port, pg_port, redis_port])
+        assert_nothing_left(data_dir, ports)
     finally:
         kill_everything(stack, data_dir)

@@ -28,6 +28,8 @@ class ProductOrderingFilter(django_filters.OrderingFilter):
         super().__init__(fields={key: key for key in ORDERINGS}, **kwargs)
 
     def filter(self, qs: QuerySet[Any], value: list[str] | None) -> QuerySet[Any]:
+        # Empty terms (`?ordering=name,` or `?ordering=,`) pass the field's choices: skip them.
+        value = [param for param in value or [] if param]
         if not value:
             return qs
         keys: list[Any] = []

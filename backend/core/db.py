@@ -21,11 +21,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import psycopg
-from django.db import connection
+from django.db import InterfaceError, connection
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.backends.signals import connection_created
 from django.dispatch import receiver
 
+# SQLSTATE classes of a lost server: 08 connection exception, 57 operator intervention (a
+# shutdown: 57P01-57P03), but not 57014, a statement cancelled (a timeout), which is the
+# statement's own end.
+LOST_SQLSTATE_CLASSES = ("08", "57")
+QUERY_CANCELED = "57014"
 # While the database server cannot be reached, how often a request has the pool check its idle
 # connections (`drop_dead_pooled_connections`), in seconds.
 WATCH_RETRY_INTERVAL = 1.0
@@ -48,6 +53,31 @@ def psycopg_params() -> dict[str, Any]:
     params.pop("cursor_factory", None)
     params.pop("context", None)
     return params
+
+
+def connection_lost(exc: BaseException) -> bool:
+    """Whether `exc` (or what it was raised from) says the connection to PostgreSQL was lost:
+    a restart, a crash, a network cut, a pool that cannot connect; not a statement that failed."""
+    seen: set[int] = set()
+    error: BaseException | None = exc
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        if isinstance(error, psycopg.InterfaceError | InterfaceError):
+            return True
+        if isinstance(error, psycopg.OperationalError):
+            sqlstate = error.sqlstate or ""
+            if not sqlstate or (
+                sqlstate[:2] in LOST_SQLSTATE_CLASSES and sqlstate != QUERY_CANCELED
+            ):
+                return True
+        error = error.__cause__ or error.__context__
+    return False
+
+
+def sqlstate(exc: BaseException) -> str | None:
+    """The SQLSTATE of `exc`, or of the psycopg error Django raised it from."""
+    error = exc if isinstance(exc, psycopg.Error) else exc.__cause__
+    return error.sqlstate if isinstance(error, psycopg.Error) else None
 
 
 @contextlib.contextmanager

@@ -15,14 +15,14 @@ from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from .db import QUERY_CANCELED, connection_lost, sqlstate
+
 # What a client should wait before it tries again, in seconds: a restart takes a few.
 RETRY_AFTER_SECONDS = 5
 DATABASE_UNAVAILABLE = "The database is unavailable; try again shortly."
-# SQLSTATE classes of a database that is away or cannot take the request now: connection
-# exception (08), insufficient resources (53: too many connections, disk full), operator
-# intervention (57P: shut down, restarting, database dropped).
-UNAVAILABLE_SQLSTATES = ("08", "53", "57P")
-QUERY_CANCELED = "57014"
+# Besides a lost connection (`core.db.connection_lost`): insufficient resources (53: too many
+# connections, disk full), which the same request may well get past a moment later.
+BUSY_SQLSTATE_CLASS = "53"
 
 
 @dataclass(frozen=True)
@@ -43,15 +43,12 @@ def database_fault(exc: BaseException) -> DatabaseFault | None:
     an SQLSTATE is the client's side of a lost or refused connection, or psycopg_pool's
     `PoolTimeout` (no connection within the pool's timeout).
     """
-    if isinstance(exc, InterfaceError):  # "connection already closed"
-        return DatabaseFault(DATABASE_UNAVAILABLE)
-    if not isinstance(exc, OperationalError | psycopg.OperationalError):
+    if not isinstance(exc, OperationalError | InterfaceError | psycopg.OperationalError):
         return None
-    cause = exc if isinstance(exc, psycopg.Error) else exc.__cause__
-    sqlstate = cause.sqlstate if isinstance(cause, psycopg.Error) else None
-    if sqlstate == QUERY_CANCELED:
+    code = sqlstate(exc) or ""
+    if code == QUERY_CANCELED:
         return DatabaseFault(_stopped_words())
-    if sqlstate is None or sqlstate.startswith(UNAVAILABLE_SQLSTATES):
+    if connection_lost(exc) or code.startswith(BUSY_SQLSTATE_CLASS):
         return DatabaseFault(DATABASE_UNAVAILABLE)
     return None
 

@@ -7,8 +7,9 @@ it takes the catalog lock (`catalog_lock`), so that imports and bulk deletes run
 other, the next one waiting its turn.
 
 When PostgreSQL restarts (or the network to it is cut), both connections die: the server rolls
-the job's transaction back, and nothing can be recorded until it answers again. `connection_lost`
-tells such an error from a statement that failed; `wait_for_database` waits for the server.
+the job's transaction back, and nothing can be recorded until it answers again.
+`core.db.connection_lost` tells such an error from a statement that failed; `wait_for_database`
+waits for the server.
 """
 
 import contextlib
@@ -27,10 +28,6 @@ logger = logging.getLogger(__name__)
 
 # One import or bulk delete at a time per catalog: the next one waits (an advisory-lock key).
 CATALOG_LOCK_KEY = 7_311_002
-# SQLSTATE classes of a lost server: 08 connection exception, 57 operator intervention (a
-# shutdown: 57P01-57P03), but not 57014, a statement cancelled (a timeout), which is the job's.
-LOST_SQLSTATE_CLASSES = ("08", "57")
-QUERY_CANCELED = "57014"
 # How long a job waits for the database to come back, and how often it looks.
 DATABASE_WAIT = 600.0
 DATABASE_POLL = (0.2, 2.0)  # the first pause, and the longest
@@ -49,15 +46,17 @@ def job_connection() -> psycopg.Connection[tuple[Any, ...]]:
 
 @contextlib.contextmanager
 def catalog_lock(
-    conn: psycopg.Connection[tuple[Any, ...]], on_wait: Callable[[], None]
+    conn: psycopg.Connection[tuple[Any, ...]], on_wait: Callable[[], None] | None = None
 ) -> Iterator[None]:
-    """Hold the catalog for one import or bulk delete; `on_wait` if another one has it.
+    """Hold the catalog for one import or bulk delete; `on_wait` if another one has it (the
+    command line says that it waits).
 
     A connection that died holds no lock any more (the server released it with the session).
     """
     acquired = conn.execute("SELECT pg_try_advisory_lock(%s)", [CATALOG_LOCK_KEY]).fetchone()
     if not (acquired and acquired[0]):
-        on_wait()
+        if on_wait is not None:
+            on_wait()
         conn.execute("SELECT pg_advisory_lock(%s)", [CATALOG_LOCK_KEY])
     conn.commit()
     try:
@@ -67,25 +66,6 @@ def catalog_lock(
             conn.rollback()
             conn.execute("SELECT pg_advisory_unlock(%s)", [CATALOG_LOCK_KEY])
             conn.commit()
-
-
-def connection_lost(exc: BaseException) -> bool:
-    """Whether `exc` (or what it was raised from) says the connection to PostgreSQL was lost:
-    a restart, a crash, a network cut, a pool that cannot connect; not a statement that failed."""
-    seen: set[int] = set()
-    error: BaseException | None = exc
-    while error is not None and id(error) not in seen:
-        seen.add(id(error))
-        if isinstance(error, psycopg.InterfaceError | db.InterfaceError):
-            return True
-        if isinstance(error, psycopg.OperationalError):
-            sqlstate = error.sqlstate or ""
-            if not sqlstate or (
-                sqlstate[:2] in LOST_SQLSTATE_CLASSES and sqlstate != QUERY_CANCELED
-            ):
-                return True
-        error = error.__cause__ or error.__context__
-    return False
 
 
 def wait_for_database(timeout: float = DATABASE_WAIT) -> bool:

@@ -219,7 +219,6 @@ CELERY_TASK_IGNORE_RESULT = True
 # (Celery gives up after 100 tries by default, about 50 minutes). A task running meanwhile goes
 # on; its message comes back to the queue (at once, or after the visibility timeout) and runs
 # again, which does nothing twice (`jobs.tasks`).
-CELERY_BROKER_CONNECTION_RETRY = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_CONNECTION_MAX_RETRIES = None
 

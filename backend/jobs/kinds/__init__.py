@@ -14,8 +14,10 @@ from typing import Any
 
 import psycopg
 
+from core.db import connection_lost
+
 from .. import lifecycle
-from ..db import catalog_lock, connection_lost, job_connection, wait_for_database
+from ..db import catalog_lock, job_connection, wait_for_database
 from ..models import Job
 from . import bulk_delete, outage, product_import
 
@@ -40,7 +42,7 @@ def take_turns() -> Job | None:
         try:
             if not lifecycle.pending_jobs():
                 return None
-            with job_connection() as conn, catalog_lock(conn, on_wait=lambda: None):
+            with job_connection() as conn, catalog_lock(conn):
                 job = lifecycle.claim_next()
                 if job is None:
                     return None

@@ -11,10 +11,10 @@ from typing import Any
 
 import psycopg
 
+from core.db import connection_lost
 from products.services import delete_all_products
 
 from .. import lifecycle
-from ..db import connection_lost
 from ..models import Job
 from . import outage
 

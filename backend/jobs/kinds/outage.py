@@ -11,8 +11,10 @@ from collections.abc import Callable
 from django import db
 from django.db.models import F
 
+from core.db import connection_lost
+
 from .. import lifecycle
-from ..db import connection_lost, wait_for_database
+from ..db import wait_for_database
 from ..models import Job
 
 

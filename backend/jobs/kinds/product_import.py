@@ -22,10 +22,10 @@ from django.core.files.storage import default_storage
 from kombu.exceptions import OperationalError as BrokerError
 
 from core.csv_safety import SafeCsvWriter
+from core.db import connection_lost
 from products.services import refresh_search_after_import
 
 from .. import lifecycle
-from ..db import connection_lost
 from ..engine import ImportFailed, ImportResult, Progress, import_products
 from ..models import Job
 from ..uploads import CatalogTooLarge, catalog_size, open_catalog

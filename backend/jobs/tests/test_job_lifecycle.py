@@ -21,10 +21,9 @@ from django.test import Client
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
-from core.db import psycopg_params
+from core.db import connection_lost, psycopg_params
 from devstack.processes import die_with_parent, stop_process, worker_command
 from jobs import lifecycle, services
-from jobs.db import connection_lost
 from jobs.models import Job
 from jobs.tasks import run_import
 from products.models import Product

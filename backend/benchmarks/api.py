@@ -1,27 +1,29 @@
-"""`make bench-api`: list, filter and search latency on 500,000 products, through the real server.
+"""`make bench-api`: the API's latency on 500,000 products, idle, during an import and after it.
 
 Loads 500,000 rows of the real file's shape (`scripts/make_dataset.py`; 466,693 distinct SKUs) with
-COPY straight into a fresh database, rebuilds the search table, starts uvicorn as `make run` does,
-and sends each query from a few concurrent clients. Prints p50 and p95 per query, for the search
-table stale (right after an import) and fresh (after its rebuild).
+COPY straight into a fresh database, builds the search table, starts the web server and the
+workers as `make run` does, and sends a mix of requests from 4 concurrent clients (processes of
+their own, a new connection per request): every filter and search, the first, middle and last
+page of each sort order, and PATCHes. Three phases: idle; during an import of a 500,000-row file
+that rewrites every product's name but those the PATCHes use; and the 60 s after it. Also how
+long a change takes to become searchable: after an API write, after a 10,000-row import and after
+the 500,000-row one. Prints p50, p95 and the slowest request per phase, then the targets of
+issue 15, met or missed.
 """
 
 import argparse
 import collections
-import http.client
+import csv
 import importlib.util
 import os
 import re
 import secrets
-import statistics
 import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from types import ModuleType
-from urllib.parse import urlencode
 
 import psycopg
 import requests
@@ -30,13 +32,22 @@ from devstack.postgres import EmbeddedPostgres
 from devstack.processes import (
     die_with_parent,
     free_port,
+    stop_process,
     web_command,
     worker_commands,
 )
+from devstack.redis_server import EmbeddedRedis
+
+from . import load
 
 BACKEND_DIR = Path(__file__).resolve().parent.parent
 REPO_DIR = BACKEND_DIR.parent
+# Issue 15's targets.
 TARGET_P95_MS = 50.0
+TARGET_LOADED_P95_MS = 150.0  # during an import, and in the minute after it
+MAX_REQUEST_MS = 2000.0
+TARGET_SEARCHABLE_S = 5.0  # after an API write or an import of up to 10,000 rows
+TARGET_SEARCHABLE_BIG_S = 30.0  # after the 500,000-row import
 BENCH_DB = "bench_api"
 
 
@@ -66,7 +77,7 @@ def catalog(rows: int) -> dict[str, tuple[str, str, str]]:
     return products
 
 
-def load(conninfo: str, products: dict[str, tuple[str, str, str]]) -> None:
+def load_catalog(conninfo: str, products: dict[str, tuple[str, str, str]]) -> None:
     with psycopg.connect(conninfo, autocommit=True) as conn, conn.cursor() as cursor:
         cursor.execute("TRUNCATE products_product, products_productsearch")
         with cursor.copy(
@@ -85,6 +96,16 @@ def load(conninfo: str, products: dict[str, tuple[str, str, str]]) -> None:
         cursor.execute("VACUUM ANALYZE products_product")
 
 
+def product_ids(conninfo: str, skus: list[str]) -> dict[str, int]:
+    """The ids of the products of `skus`, by lower-cased SKU."""
+    with psycopg.connect(conninfo) as conn:
+        rows = conn.execute(
+            "SELECT lower(sku), id FROM products_product WHERE lower(sku) = ANY(%s)",
+            [[sku.lower() for sku in skus]],
+        ).fetchall()
+    return dict(rows)
+
+
 def terms(products: dict[str, tuple[str, str, str]], n: int = 20) -> dict[str, list[str]]:
     """Search terms, `n` of each kind, so no query is answered from a warm cache of its own."""
     words: collections.Counter[str] = collections.Counter()
@@ -101,15 +122,18 @@ def terms(products: dict[str, tuple[str, str, str]], n: int = 20) -> dict[str, l
     }
 
 
-def queries(t: dict[str, list[str]]) -> dict[str, list[dict[str, str]]]:
+ORDER_KEYS = ("id", "name", "sku", "created_at", "updated_at")
+PAGE_SIZE = 25
+
+
+def searches(t: dict[str, list[str]]) -> dict[str, list[dict[str, str]]]:
+    """The filters and searches of the benchmark, each with its 20 terms."""
+
     def each(param: str, kind: str, transform: Callable[[str], str] = str) -> list[dict[str, str]]:
         return [{param: transform(term)} for term in t[kind]]
 
     return {
         "list": [{}],
-        "list page 100": [{"page": "100"}],
-        "ordering=name": [{"ordering": "name"}],
-        "ordering=-updated_at": [{"ordering": "-updated_at"}],
         "sku= (exact)": each("sku", "rare_sku", str.upper),
         "active=false": [{"active": "false"}],
         "name= frequent": each("name", "frequent"),
@@ -122,80 +146,162 @@ def queries(t: dict[str, list[str]]) -> dict[str, list[dict[str, str]]]:
     }
 
 
-def timed(
-    connection: http.client.HTTPConnection,
-    method: str,
-    path: str,
-    headers: dict[str, str],
-    body: str | None = None,
-) -> float:
-    """One request over `connection`, answered 200; its latency in ms."""
-    started = time.perf_counter()
-    connection.request(method, path, body=body, headers=headers)
-    response = connection.getresponse()
-    response.read()
-    latency = (time.perf_counter() - started) * 1000
-    assert response.status == 200, (method, path, response.status)
-    return latency
+def pages(count: int) -> dict[str, list[dict[str, str]]]:
+    """The first, middle and last page of each sort order, for a catalog of `count` products."""
+    last = max(1, -(-count // PAGE_SIZE))
+    plan = {}
+    for key in ORDER_KEYS:
+        for ordering in (key, f"-{key}"):
+            for where, page in (("first", 1), ("middle", max(1, last // 2)), ("last", last)):
+                plan[f"ordering={ordering} {where}"] = [{"ordering": ordering, "page": str(page)}]
+    return plan
 
 
-def client_run(
-    port: int, token: str, variants: list[dict[str, str]], offset: int, step: int, n: int
-) -> list[float]:
-    """One client: `n` sequential requests over one keep-alive connection; latencies in ms."""
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-    headers = {"Authorization": f"Token {token}", "Accept": "application/json"}
-    latencies = []
-    for k in range(n):
-        params = variants[(k * step + offset) % len(variants)]
-        latencies.append(timed(connection, "GET", f"/api/products/?{urlencode(params)}", headers))
-    connection.close()
-    return latencies
-
-
-def measure(
-    pool: ProcessPoolExecutor,
-    port: int,
-    token: str,
-    variants: list[dict[str, str]],
-    clients: int,
-    requests_per_client: int,
-) -> list[float]:
-    """`clients` concurrent clients, each its own process, so they never share a GIL."""
-    futures = [
-        pool.submit(client_run, port, token, variants, k, clients, requests_per_client)
-        for k in range(clients)
+def patches(label: str, ids: list[int], expected: frozenset[int]) -> list[load.Request]:
+    return [
+        load.Request(
+            label,
+            method="PATCH",
+            path=f"/api/products/{pk}/",
+            body={"description": f"patched by the benchmark {k}"},
+            expected=expected,
+        )
+        for k, pk in enumerate(ids)
     ]
-    return [latency for future in futures for latency in future.result()]
 
 
-def percentile(values: list[float], p: float) -> float:
-    return statistics.quantiles(values, n=100, method="inclusive")[int(p) - 1]
+def mix(labelled: dict[str, list[load.Request]]) -> list[load.Request]:
+    """Every label's requests interleaved, each label as often as the others."""
+    rounds = max(len(requests) for requests in labelled.values())
+    return [requests[k % len(requests)] for k in range(rounds) for requests in labelled.values()]
 
 
-def report(
-    title: str, port: int, token: str, t: dict[str, list[str]], clients: int, per_client: int
-) -> list[tuple[str, float]]:
-    url = f"http://127.0.0.1:{port}"
-    print(f"\n{title}  ({clients} clients x {per_client} requests each)")
-    print(f"  {'query':28} {'median count':>12} {'p50 ms':>8} {'p95 ms':>8}")
-    results = []
-    session = requests.Session()
-    session.headers["Authorization"] = f"Token {token}"
-    for label, variants in queries(t).items():
-        counts = [
-            session.get(f"{url}/api/products/", params=params, timeout=60).json()["count"]
-            for params in variants
-        ]
-        count = round(statistics.median(counts))
-        with ProcessPoolExecutor(clients) as pool:
-            measure(pool, port, token, variants, clients, 2)  # warm the connections up
-            latencies = measure(pool, port, token, variants, clients, per_client)
-        p50, p95 = percentile(latencies, 50), percentile(latencies, 95)
-        results.append((label, p95))
-        flag = "" if p95 <= TARGET_P95_MS else "  over target"
-        print(f"  {label:28} {count:>12} {p50:>8.1f} {p95:>8.1f}{flag}", flush=True)
-    return results
+def gets(queries: dict[str, list[dict[str, str]]]) -> dict[str, list[load.Request]]:
+    return {
+        label: [load.Request(label, params=params) for params in variants]
+        for label, variants in queries.items()
+    }
+
+
+def plan(
+    t: dict[str, list[str]], count: int, untouched: list[int], imported: list[int]
+) -> list[load.Request]:
+    labelled = gets({**searches(t), **pages(count)})
+    labelled[PATCH] = patches(PATCH, untouched, frozenset({200}))
+    labelled[PATCH_IMPORTED] = patches(PATCH_IMPORTED, imported, frozenset({200, 409}))
+    return mix(labelled)
+
+
+PATCH = "PATCH"
+# A product that the running import writes: answered at once, or with a 409 within 2 s.
+PATCH_IMPORTED = "PATCH, a row being imported"
+
+
+def print_phases(phases: dict[str, dict[str, load.Summary]]) -> None:
+    names = list(phases)
+    labels = list(next(iter(phases.values())))
+    header = "".join(f" {name + ' p50/p95/max ms':>30}" for name in names)
+    print(f"\n  {'request':36}{header}")
+    for label in labels:
+        cells = []
+        for name in names:
+            summary = phases[name].get(label)
+            if summary is None:
+                cells.append(f" {'-':>30}")
+                continue
+            text = f"{summary.p50:.0f} / {summary.p95:.0f} / {summary.worst:.0f}"
+            notes = []
+            if summary.unexpected:
+                notes.append(f"{summary.unexpected} failed")
+            if summary.statuses.get(409):
+                notes.append(f"{summary.statuses[409]}x409")
+            if summary.catching_up:
+                notes.append(f"{summary.catching_up} catching up")
+            if notes:
+                text = f"({', '.join(notes)}) {text}"
+            cells.append(f" {text:>30}")
+        print(f"  {label:36}{''.join(cells)}")
+    counts = ", ".join(
+        f"{name} {sum(s.count for s in summaries.values()):,}" for name, summaries in phases.items()
+    )
+    print(f"  requests: {counts}", flush=True)
+
+
+def search_count(session: requests.Session, url: str, term: str) -> int:
+    response = session.get(f"{url}/api/products/", params={"search": term}, timeout=30)
+    response.raise_for_status()
+    return int(response.json()["count"])
+
+
+def seconds_until_found(session: requests.Session, url: str, term: str, count: int) -> float:
+    """Search `term` until it finds `count` products; the seconds that took, from now."""
+    started = time.perf_counter()
+    while search_count(session, url, term) != count:
+        if time.perf_counter() - started > 600:
+            raise RuntimeError(f"{term!r} was not found {count} times in 10 minutes")
+        time.sleep(0.1)
+    return time.perf_counter() - started
+
+
+# Each benchmark import file ends with these many rows carrying a word of their own (they come
+# last, so they win over any earlier row of their SKU): the import is searchable once a search
+# for the word finds them all.
+MARKED_ROWS = 3
+
+
+def write_import(
+    path: Path,
+    rows: list[tuple[str, str, str]],
+    suffix: str,
+    marker: str,
+    marked: list[tuple[str, str, str]],
+) -> None:
+    """A CSV of `rows`, each name changed by `suffix`, then `marked`, `marker` in their names."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8", newline="", buffering=1 << 20) as handle:
+        writer = csv.writer(handle)
+        writer.writerow(("name", "sku", "description"))
+        for words, group in ((suffix, rows), (marker, marked)):
+            writer.writerows((f"{name} {words}", sku, text) for name, sku, text in group)
+
+
+class Stack:
+    """The web server and the workers as `make run` starts them, and an API session."""
+
+    def __init__(self, env: dict[str, str], token: str) -> None:
+        self.env, self.token, self.port = env, token, free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.session = requests.Session()
+        self.session.headers["Authorization"] = f"Token {token}"
+
+    def __enter__(self) -> "Stack":
+        self.web = serve(self.env, self.port)
+        self.workers = start_workers(self.env)
+        wait_up(self.url)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for process in (self.web, *self.workers.values()):
+            stop_process(process)
+
+    def upload(self, path: Path) -> str:
+        with path.open("rb") as handle:
+            response = self.session.post(
+                f"{self.url}/api/products/upload/", files={"file": (path.name, handle)}, timeout=600
+            )
+        assert response.status_code == 202, response.text
+        return str(response.json()["status_url"])
+
+    def wait(self, status_url: str) -> None:
+        while True:
+            state = self.session.get(status_url, timeout=30).json()
+            if state["status"] in ("COMPLETED", "FAILED"):
+                assert state["status"] == "COMPLETED", state
+                return
+            time.sleep(0.05)
+
+    def load(self, plan: list[load.Request], clients: int, seconds: float) -> load.Clients:
+        return load.Clients(self.port, self.token, plan, clients, seconds)
 
 
 def django_env(database_url: str) -> dict[str, str]:
@@ -302,53 +408,150 @@ def postgres() -> Iterator[str]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rows", type=int, default=500_000)
-    parser.add_argument("--clients", type=int, default=2)
-    parser.add_argument("--requests", type=int, default=25, help="per client and query")
+    parser.add_argument("--clients", type=int, default=4)
+    parser.add_argument("--idle-seconds", type=float, default=40)
+    parser.add_argument("--after-seconds", type=float, default=60)
     args = parser.parse_args()
 
-    for server_url in postgres():
-        with psycopg.connect(server_url, autocommit=True) as conn:
-            conn.execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
-            conn.execute(f"CREATE DATABASE {BENCH_DB}")
-        database_url = re.sub(r"/[^/]*$", f"/{BENCH_DB}", server_url)
-        env = django_env(database_url)
-        manage(env, "migrate", "--noinput")
-        token = bench_token(env)
-
-        started = time.monotonic()
-        products = catalog(args.rows)
-        t = terms(products)
-        load(
-            psycopg.conninfo.make_conninfo(database_url.replace("postgres://", "postgresql://")),
-            products,
-        )
-        seconds = time.monotonic() - started
-        print(f"Loaded {len(products):,} products from {args.rows:,} rows in {seconds:.1f} s")
-        print(f"Machine: {os.cpu_count()} CPUs, {cpu_model()}")
-        print("Terms (first of 20 each):", {kind: values[0] for kind, values in t.items()})
-
-        port = free_port()
-        url = f"http://127.0.0.1:{port}"
-        web = serve(env, port)
-        try:
-            wait_up(url)
-            stale = report(
-                "Search table stale (right after an import)",
-                port,
-                token,
-                t,
-                args.clients,
-                max(2, args.requests // 5),
-            )
-            print("\n" + manage(env, "rebuild_search_index").strip())
-            fresh = report("Search table fresh", port, token, t, args.clients, args.requests)
-        finally:
-            web.terminate()
-            web.wait()
-        worst = max(fresh, key=lambda item: item[1])
-        print(f"\nfresh: worst p95 {worst[1]:.1f} ms ({worst[0]}), target {TARGET_P95_MS:.0f} ms")
-        del stale
+    redis = EmbeddedRedis(REPO_DIR / ".data" / "bench-api-redis", free_port())
+    redis.start()
+    try:
+        for server_url in postgres():
+            run(args, server_url, redis.url)
+    finally:
+        redis.stop()
     return 0
+
+
+def run(args: argparse.Namespace, server_url: str, redis_url: str) -> None:
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {BENCH_DB}")
+    database_url = re.sub(r"/[^/]*$", f"/{BENCH_DB}", server_url)
+    env = django_env(database_url)
+    env.update(REDIS_URL=redis_url, MEDIA_ROOT=str(REPO_DIR / ".data" / "bench-api-media"))
+    manage(env, "migrate", "--noinput")
+    token = bench_token(env)
+
+    started = time.monotonic()
+    products = catalog(args.rows)
+    t = terms(products)
+    conninfo = psycopg.conninfo.make_conninfo(database_url.replace("postgres://", "postgresql://"))
+    load_catalog(conninfo, products)
+    manage(env, "rebuild_search_index")
+    seconds = time.monotonic() - started
+    print(f"Loaded {len(products):,} products from {args.rows:,} rows in {seconds:.1f} s")
+    print(f"Machine: {os.cpu_count()} CPUs, {cpu_model()}; {args.clients} clients")
+    print("Terms (first of 20 each):", {kind: values[0] for kind, values in t.items()})
+
+    # Products the big import leaves alone (the PATCHes that must keep their speed), products it
+    # rewrites (the PATCHes that may get a 409), and the rest.
+    rows = list(products.values())
+    untouched_rows, imported_rows = rows[7::997][:20], rows[11::997][:20]
+    untouched_keys = {sku.lower() for _, sku, _ in untouched_rows}
+    ids = product_ids(conninfo, [sku for _, sku, _ in untouched_rows + imported_rows])
+    untouched = [ids[sku.lower()] for _, sku, _ in untouched_rows]
+    imported = [ids[sku.lower()] for _, sku, _ in imported_rows]
+    big = REPO_DIR / ".data" / "bench-api-import.csv"
+    small = REPO_DIR / ".data" / "bench-api-import-10k.csv"
+    rest = [
+        row
+        for row in dataset_module().iter_products(args.rows, 42)
+        if row[1].lower() not in untouched_keys
+    ]
+    marked = rows[13 :: (len(rows) // MARKED_ROWS)][:MARKED_ROWS]
+    write_import(big, rest, "mk2", "zqxbigimport", marked)
+    write_import(small, rows[5 : 5 + 10_000 - MARKED_ROWS], "tenk", "zqxsmallimport", marked)
+    count = len(products)
+    mixed = plan(t, count, untouched, imported)
+
+    phases: dict[str, dict[str, load.Summary]] = {}
+    found: dict[str, float] = {}
+    with Stack(env, token) as stack:
+        print(f"\nIdle, {args.idle_seconds:.0f} s...", flush=True)
+        idle = stack.load(mixed, args.clients, args.idle_seconds)
+        phases["idle"] = load.summarize(idle.samples())
+
+        for k in range(3):
+            word = f"zqxwrite{k}"
+            response = stack.session.patch(
+                f"{stack.url}/api/products/{untouched[k]}/",
+                json={"name": f"{untouched_rows[k][0]} {word}"},
+                timeout=30,
+            )
+            response.raise_for_status()
+            found[f"API write {k + 1}"] = seconds_until_found(stack.session, stack.url, word, 1)
+
+        started = time.perf_counter()
+        status_url = stack.upload(small)
+        stack.wait(status_url)
+        found["10,000-row import: upload to COMPLETED"] = time.perf_counter() - started
+        found["10,000-row import"] = seconds_until_found(
+            stack.session, stack.url, "zqxsmallimport", MARKED_ROWS
+        )
+
+        print(f"During the {args.rows:,}-row import...", flush=True)
+        clients = stack.load(mixed, args.clients, 3600)
+        started = time.perf_counter()
+        status_url = stack.upload(big)
+        stack.wait(status_url)
+        clients.stop()
+        found[f"{args.rows:,}-row import: upload to COMPLETED"] = time.perf_counter() - started
+        phases["during import"] = load.summarize(clients.samples())
+
+        print(f"The {args.after_seconds:.0f} s after it...", flush=True)
+        clients = stack.load(mixed, args.clients, args.after_seconds)
+        found[f"{args.rows:,}-row import"] = seconds_until_found(
+            stack.session, stack.url, "zqxbigimport", MARKED_ROWS
+        )
+        phases["after import"] = load.summarize(clients.samples())
+
+    print_phases(phases)
+    print("\nSearchable after the change (seconds from the write's answer, or from COMPLETED):")
+    for label, seconds in found.items():
+        print(f"  {label:48} {seconds:6.1f} s")
+    verdicts(phases, found, args.rows)
+
+
+def verdicts(
+    phases: dict[str, dict[str, load.Summary]], found: dict[str, float], rows: int
+) -> None:
+    print("\nTargets:")
+
+    def line(target: str, value: str, met: bool) -> None:
+        print(f"  {target:56} {value:34} {'met' if met else 'MISSED'}")
+
+    for phase, summaries in phases.items():
+        limit = TARGET_P95_MS if phase == "idle" else TARGET_LOADED_P95_MS
+        # The PATCH of a row being imported is held to the 2 s bound, not the p95.
+        judged = [s for s in summaries.values() if s.label != PATCH_IMPORTED or phase == "idle"]
+        worst = max(judged, key=lambda summary: summary.p95)
+        line(
+            f"p95 {phase} at most {limit:.0f} ms",
+            f"worst {worst.p95:.0f} ms ({worst.label})",
+            worst.p95 <= limit,
+        )
+    slowest = max(
+        ((phase, s) for phase, summaries in phases.items() for s in summaries.values()),
+        key=lambda item: item[1].worst,
+    )
+    line(
+        f"no request over {MAX_REQUEST_MS / 1000:.0f} s",
+        f"slowest {slowest[1].worst:.0f} ms ({slowest[1].label}, {slowest[0]})",
+        slowest[1].worst <= MAX_REQUEST_MS,
+    )
+    failed = sum(s.unexpected for summaries in phases.values() for s in summaries.values())
+    line("every answer expected (200; 409 for a row being imported)", f"{failed} not", not failed)
+    searchable = {
+        "an API write": (
+            max(seconds for label, seconds in found.items() if label.startswith("API write")),
+            TARGET_SEARCHABLE_S,
+        ),
+        "a 10,000-row import": (found["10,000-row import"], TARGET_SEARCHABLE_S),
+        f"the {rows:,}-row import": (found[f"{rows:,}-row import"], TARGET_SEARCHABLE_BIG_S),
+    }
+    for change, (seconds, limit) in searchable.items():
+        line(f"searchable {limit:.0f} s after {change}", f"{seconds:.1f} s", seconds <= limit)
 
 
 if __name__ == "__main__":

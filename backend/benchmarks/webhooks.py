@@ -58,14 +58,13 @@ from .api import (
     dataset_module,
     django_env,
     manage,
-    percentile,
     postgres,
     seconds_until_search_is_fresh,
     serve,
     start_workers,
-    timed,
     wait_up,
 )
+from .load import percentile, timed
 
 BENCH_DB = "bench_webhooks"
 LABELS = ("no webhooks", "10 webhooks")

@@ -154,6 +154,10 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 # the request is answered 503 (core.db.bounded_statements); 0 turns the bound off. Exports,
 # the workers' job work and management commands are not bounded.
 API_STATEMENT_TIMEOUT = env_int("API_STATEMENT_TIMEOUT", 10)
+# Milliseconds an API write waits for a product row that another transaction (an import) holds,
+# before it is answered 409 with Retry-After (products.services); below PostgreSQL's
+# deadlock_timeout (1 s), so that in a deadlock the API write, never the import, gives way.
+API_LOCK_TIMEOUT_MS = env_int("API_LOCK_TIMEOUT_MS", 800)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [

@@ -9,11 +9,11 @@ from typing import Any, Final
 
 import psycopg
 
-from .models import Product, ProductCount, ProductSearch, SearchIndexState
+from .counts import product_total
+from .models import Product, ProductSearch, SearchIndexState
 from .sku import KEY_FUNCTION
 
 PRODUCT_TABLE: Final = Product._meta.db_table
-COUNT_TABLE: Final = ProductCount._meta.db_table
 SEARCH_TABLE: Final = ProductSearch._meta.db_table
 SEARCH_STATE_TABLE: Final = SearchIndexState._meta.db_table
 # Searches scan the products until the search table is rebuilt (`products.search`): a bulk write
@@ -22,11 +22,6 @@ MARK_SEARCH_STALE_SQL: Final = (
     f"INSERT INTO {SEARCH_STATE_TABLE} AS s (id, fresh, generation) VALUES (1, false, 1)"
     " ON CONFLICT (id) DO UPDATE SET fresh = false, generation = s.generation + 1"
 )
-# Writers of the catalog wait while an import writes it, and the import waits for them: taken
-# before the first upsert, held to the commit. Without it, an API write that inserts a SKU the
-# import has not reached yet and then waits for the import's lock on the ProductCount row (the
-# count triggers) deadlocks with the import reaching that SKU. Readers are not blocked.
-LOCK_CATALOG_SQL: Final = f"LOCK TABLE {PRODUCT_TABLE} IN SHARE ROW EXCLUSIVE MODE"
 
 
 def sku_key_sql(column: str) -> str:
@@ -82,10 +77,11 @@ def upsert_chunk_sql(*, source: str, has_description: bool, has_active: bool) ->
 def delete_all_products(conn: psycopg.Connection[Any]) -> int:
     """Every product and its search row, in one transaction: TRUNCATE, milliseconds at any size.
 
-    Answers how many products there were (the kept count, locked against concurrent writers).
+    Answers how many products there were: counted once the table lock has let every writer
+    finish, and before the TRUNCATE (which takes that lock anyway) lets the next one in.
     """
     with conn.transaction():
-        row = conn.execute(f"SELECT total FROM {COUNT_TABLE} WHERE id = 1 FOR UPDATE").fetchone()
-        deleted = int(row[0]) if row else 0
+        conn.execute(f"LOCK TABLE {PRODUCT_TABLE} IN ACCESS EXCLUSIVE MODE")
+        deleted = product_total(conn.cursor())
         conn.execute(f"TRUNCATE {PRODUCT_TABLE}, {SEARCH_TABLE}")
     return deleted

@@ -76,17 +76,19 @@ class ProductSearch(models.Model):
         return f"search row of product {self.product_id}"
 
 
-class ProductCount(models.Model):
-    """A single row: how many products there are, kept exact by statement-level triggers.
+class ProductCountDelta(models.Model):
+    """A part of the product count: the count is the sum of all rows (`products.counts`).
 
-    Counting the rows would cost every unfiltered page a scan of the catalog; this costs nothing
-    to read, and little per bulk insert (docs/benchmarks.md; migration 0002 installs the triggers).
+    Statement-level triggers add a row of +n or -n for each statement that inserts or deletes
+    products, and a TRUNCATE empties the table (migration 0006), so writers never share a row;
+    readers fold the rows now and then. Counting the products instead would cost every unfiltered
+    page a scan of the catalog.
     """
 
-    total = models.BigIntegerField(default=0)
+    delta = models.BigIntegerField()
 
     def __str__(self) -> str:
-        return f"{self.total} products"
+        return f"{self.delta:+} products"
 
 
 class SearchIndexState(models.Model):

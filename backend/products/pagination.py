@@ -4,7 +4,7 @@ Counting every match of a filter costs more than it tells once there are thousan
 search term, counting the matches costs about a hundred times showing the first page
 (docs/benchmarks.md). So:
 
-- the unfiltered list reads its exact total from `ProductCount` (kept by triggers);
+- the unfiltered list reads its exact total from `products.counts` (kept by triggers);
 - a filtered list fetches the ids of its first `EXACT_COUNT_LIMIT` + 1 matches in order, in one
   query that also yields the page: up to the limit the count is exact, beyond it `count` is the
   planner's estimate and `count_exact` is false;
@@ -25,7 +25,8 @@ from rest_framework.views import APIView
 
 from core.pagination import PageNumberPagination
 
-from .models import Product, ProductCount
+from .counts import product_total
+from .models import Product
 
 # Far beyond any catalog, and small enough that its OFFSET fits PostgreSQL's bigint.
 MAX_PAGE = 10**9
@@ -47,7 +48,7 @@ class ProductPagination(PageNumberPagination):
         offset = (self.number - 1) * page_size
         rows: list[Product]
         if not queryset.query.has_filters():
-            self.count = ProductCount.objects.values_list("total", flat=True).first() or 0
+            self.count = product_total()
             self.count_exact = True
             rows = list(queryset[offset : offset + page_size])
             self.has_next = offset + page_size < self.count

@@ -16,7 +16,7 @@ from typing import Any, BinaryIO, Final
 
 import psycopg
 
-from products.bulk import LOCK_CATALOG_SQL, MARK_SEARCH_STALE_SQL, sku_key_sql, upsert_chunk_sql
+from products.bulk import MARK_SEARCH_STALE_SQL, sku_key_sql, upsert_chunk_sql
 
 from .contract import PARSED_PERCENT, SORTED_PERCENT, Reporter
 from .reading import Parsed, read_rows
@@ -117,7 +117,6 @@ def upsert_staged_rows(cursor: psycopg.Cursor[Any], parsed: Parsed, reporter: Re
         percent = PARSED_PERCENT + (SORTED_PERCENT - PARSED_PERCENT) * (number + 1) // runs
         reporter.report("importing", invalid, total, percent)
 
-    cursor.execute(LOCK_CATALOG_SQL)
     statement = upsert_chunk_sql(
         source="import_runs", has_description=parsed.has_description, has_active=parsed.has_active
     )

@@ -12,7 +12,8 @@ from django.db import connection
 from jobs import engine
 from jobs.engine import ImportFailed, ImportResult, Progress, RowError, import_products, staging
 from products import search
-from products.models import Product, ProductCount, SearchIndexState
+from products.counts import product_total
+from products.models import Product, SearchIndexState
 from products.tests.factories import make_product
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -28,7 +29,6 @@ def pg() -> psycopg.Connection:
     assert isinstance(conn, psycopg.Connection)
     # A transactional test case starts from flushed tables: put back the single rows the
     # migrations create, as a real database has them.
-    ProductCount.objects.update_or_create(pk=1, defaults={"total": Product.objects.count()})
     SearchIndexState.objects.update_or_create(pk=1, defaults={"fresh": True, "generation": 0})
     return conn
 
@@ -56,7 +56,7 @@ def counts(result: ImportResult) -> tuple[int, int, int, int, int]:
 
 def everything() -> tuple[list[tuple[object, ...]], ...]:
     """Every row of the catalog's tables, every column: to show that nothing changed."""
-    tables = ["products_product", "products_productcount", "products_searchindexstate"]
+    tables = ["products_product", "products_productcountdelta", "products_searchindexstate"]
     with connection.cursor() as cursor:
         snapshot = []
         for table in tables:
@@ -430,7 +430,7 @@ def test_the_search_table_is_marked_stale_and_the_product_count_kept(pg):
 
     state = SearchIndexState.objects.get(pk=1)
     assert (state.fresh, state.generation) == (False, 1)
-    assert ProductCount.objects.get(pk=1).total == Product.objects.count() == 3
+    assert product_total() == Product.objects.count() == 3
 
 
 def test_an_import_of_nothing_valid_changes_nothing(pg):
@@ -513,7 +513,7 @@ def test_two_imports_at_once_with_overlapping_skus_both_land_whole(pg):
     last, earlier = sorted(results, key=lambda label: results[label].updated_count, reverse=True)
     assert counts(results[last]) == (20_000, 10_000, 10_000, 0, 0)
     assert counts(results[earlier]) == (20_000, 20_000, 0, 0, 0)
-    assert Product.objects.count() == ProductCount.objects.get(pk=1).total == 30_000
+    assert Product.objects.count() == product_total() == 30_000
     shared = Product.objects.filter(sku_key__in=[f"sku-{n}" for n in range(10_000, 20_000)])
     expected = "Second" if last == "second" else "First"
     assert {product.name.split()[0] for product in shared} == {expected}

@@ -10,7 +10,7 @@ import pytest
 from django.db import connection
 
 from jobs.engine import RowError, import_products
-from products.models import Product, ProductCount, SearchIndexState
+from products.models import Product, SearchIndexState
 from products.sku import MAX_KEY_BYTES, python_key
 from products.tests.factories import make_product
 
@@ -81,7 +81,6 @@ def import_csv(content: str) -> tuple[int, int, int, int, int, list[RowError]]:
     conn = connection.connection
     assert isinstance(conn, psycopg.Connection)
     # A transactional test starts from flushed tables: the single rows the migrations create.
-    ProductCount.objects.update_or_create(pk=1, defaults={"total": Product.objects.count()})
     SearchIndexState.objects.update_or_create(pk=1, defaults={"fresh": True, "generation": 0})
     result = import_products(conn, io.BytesIO(content.encode()))
     return (

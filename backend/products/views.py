@@ -10,6 +10,7 @@ from rest_framework.request import Request
 
 from core.db import lift_statement_timeout
 from core.permissions import Rule
+from core.schema import error_response
 
 from . import services
 from .export import export_csv
@@ -23,7 +24,17 @@ from .serializers import ProductSerializer
 ACTIVE = OpenApiParameter("active", OpenApiTypes.BOOL, description="Active or inactive products.")
 
 
-@extend_schema_view(list=extend_schema(parameters=[ACTIVE]))
+# A write to a product that the running import is writing (docs/api.md, ADR 17).
+BEING_IMPORTED = error_response("The product is being imported; try again after Retry-After s.")
+
+
+@extend_schema_view(
+    list=extend_schema(parameters=[ACTIVE]),
+    create=extend_schema(responses={201: ProductSerializer, 409: BEING_IMPORTED}),
+    update=extend_schema(responses={200: ProductSerializer, 409: BEING_IMPORTED}),
+    partial_update=extend_schema(responses={200: ProductSerializer, 409: BEING_IMPORTED}),
+    destroy=extend_schema(responses={204: None, 409: BEING_IMPORTED}),
+)
 class ProductViewSet(viewsets.ModelViewSet[Product]):
     """Products: list, filter, search, create, edit and delete.
 

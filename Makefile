@@ -16,7 +16,7 @@ help:
 	@echo "make lock       update uv.lock and requirements.txt after a change to pyproject.toml"
 	@echo "make frontend   build the dashboard (make run and make test do it when it changed)"
 	@echo "make bench      a 500,000-row import: ours end to end vs the floor and the seed"
-	@echo "make bench-api  API latency on 500,000 products"
+	@echo "make bench-api  API latency on 500,000 products: idle, during an import, after"
 	@echo "make bench-webhooks  import and API with 10 webhooks (one silent) vs none; ARGS=--rows N"
 	@echo "make dataset    write a seeded 500,000-row CSV to $(DATA_DIR)/products-500k.csv"
 	@echo "make import FILE=products.csv   import a CSV now, with a progress bar"

@@ -24,6 +24,7 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import ModuleType
+from typing import Self
 
 import psycopg
 import requests
@@ -274,7 +275,7 @@ class Stack:
         self.session = requests.Session()
         self.session.headers["Authorization"] = f"Token {token}"
 
-    def __enter__(self) -> "Stack":
+    def __enter__(self) -> Self:
         self.web = serve(self.env, self.port)
         self.workers = start_workers(self.env)
         wait_up(self.url)
@@ -292,12 +293,13 @@ class Stack:
         assert response.status_code == 202, response.text
         return str(response.json()["status_url"])
 
-    def wait(self, status_url: str) -> None:
+    def wait(self, status_url: str) -> dict[str, object]:
+        """Poll a job until it ends; it must end COMPLETED. Its last state."""
         while True:
-            state = self.session.get(status_url, timeout=30).json()
+            state: dict[str, object] = self.session.get(status_url, timeout=30).json()
             if state["status"] in ("COMPLETED", "FAILED"):
                 assert state["status"] == "COMPLETED", state
-                return
+                return state
             time.sleep(0.05)
 
     def load(self, plan: list[load.Request], clients: int, seconds: float) -> load.Clients:

@@ -30,12 +30,11 @@ from pathlib import Path
 
 import psutil
 import psycopg
-import requests
 
-from devstack.processes import free_port, stop_process
+from devstack.processes import free_port
 from devstack.redis_server import EmbeddedRedis
 
-from . import load
+from . import api, load
 from .api import (
     REPO_DIR,
     bench_token,
@@ -50,10 +49,7 @@ from .api import (
     print_phases,
     searches,
     seconds_until_search_is_fresh,
-    serve,
-    start_workers,
     terms,
-    wait_up,
 )
 
 BACKEND_DIR = Path(__file__).resolve().parent.parent
@@ -191,50 +187,21 @@ class PeakRss:
         return largest
 
 
-class Stack:
-    """The web server and the worker, as `make run` starts them, on the benchmark's database."""
-
-    def __init__(self, env: dict[str, str], token: str) -> None:
-        self.env, self.port = env, free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.session = requests.Session()
-        self.session.headers["Authorization"] = f"Token {token}"
-
-    def __enter__(self) -> "Stack":
-        self.web = serve(self.env, self.port)
-        self.workers = start_workers(self.env)
-        self.worker = self.workers["worker"]
-        wait_up(self.url)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        for process in (self.web, *self.workers.values()):
-            stop_process(process)
-
-    def wait(self, job: dict[str, object]) -> dict[str, object]:
-        while True:
-            state: dict[str, object] = self.session.get(str(job["status_url"]), timeout=30).json()
-            if state["status"] in ("COMPLETED", "FAILED"):
-                assert state["status"] == "COMPLETED", state
-                return state
-            time.sleep(0.05)
+class Stack(api.Stack):
+    """The stack of `make bench-api`, and the import worker's memory while it imports."""
 
     def import_file(self, file: Path) -> tuple[float, float, float, dict[str, object]]:
         """(c) Seconds from the upload's first byte to COMPLETED, the worker's MB before and at
         its peak, the job."""
-        with PeakRss(psutil.Process(self.worker.pid)) as rss, file.open("rb") as handle:
+        with PeakRss(psutil.Process(self.workers["worker"].pid)) as rss:
             started = time.perf_counter()
-            response = self.session.post(
-                f"{self.url}/api/products/upload/", files={"file": (file.name, handle)}, timeout=600
-            )
-            assert response.status_code == 202, response.text
-            job = self.wait(response.json())
+            job = self.wait(self.upload(file))
             seconds = time.perf_counter() - started
         return seconds, rss.before / 2**20, rss.peak / 2**20, job
 
     def delete_all(self) -> None:
         response = self.session.post(f"{self.url}/api/products/bulk_delete/", timeout=30)
-        self.wait(response.json())
+        self.wait(str(response.json()["status_url"]))
 
 
 def main() -> int:

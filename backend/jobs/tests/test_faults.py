@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 import redis
 from django.core.files.base import ContentFile
@@ -21,6 +22,7 @@ from django.core.files.storage import default_storage
 from django.db import OperationalError, connection
 from kombu.exceptions import OperationalError as BrokerError
 
+from core.db import psycopg_params
 from devstack.processes import (
     die_with_parent,
     stop_process,
@@ -32,6 +34,7 @@ from jobs import lifecycle
 from jobs.models import Job
 from jobs.tasks import run_import
 from product_importer.celery import app
+from products.bulk import PRODUCT_TABLE
 from products.models import Product
 from webhooks.tests.helpers import Receiver, create_product, subscribe
 
@@ -139,6 +142,21 @@ def wait_until_in_its_transaction(job: Job, timeout: float = 60) -> None:
         time.sleep(0.02)
 
 
+def hold_in_its_transaction(job: Job, timeout: float = 60) -> psycopg.Connection[Any]:
+    """Until the import has parsed its file and waits, in its (uncommitted) transaction, to write
+    the catalog, which the returned connection keeps locked: however fast the import, it is
+    still there when the test acts."""
+    holder = psycopg.connect(**psycopg_params())
+    holder.execute(f"LOCK TABLE {PRODUCT_TABLE} IN SHARE MODE")
+    deadline = time.monotonic() + timeout
+    while not Job.objects.filter(pk=job.pk, stage="importing").exists():
+        current = Job.objects.get(pk=job.pk)
+        assert current.status in lifecycle.UNFINISHED, current.__dict__
+        assert time.monotonic() < deadline, current.__dict__
+        time.sleep(0.02)
+    return holder
+
+
 def wait_for_job(job: Job, until: set[str], timeout: float) -> Job:
     """The job once its status is in `until`, read through the ORM (through a database that
     may still be coming back)."""
@@ -209,9 +227,10 @@ def test_a_postgres_restart_mid_import_fails_with_words_then_retries_by_itself(
     api, workers, embedded_postgres
 ):
     job = start_import()
-    wait_until_in_its_transaction(job)
+    holder = hold_in_its_transaction(job)
 
     embedded_postgres.stop()
+    holder.close()  # its server is gone, and its lock with it
     time.sleep(2)
     embedded_postgres.start()
     back = time.monotonic()

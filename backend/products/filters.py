@@ -19,10 +19,16 @@ ORDERINGS: dict[str, OrderBy | F | Lower] = {
     "created_at": F("created_at"),
     "updated_at": F("updated_at"),
 }
+# Keys that no two products share: a total order by themselves, so nothing after them counts. The
+# SKU sorts by `sku_key` alone, which its unique index holds: deep pages skip rows index-only.
+UNIQUE_KEYS = frozenset({"id", "sku"})
 
 
 class ProductOrderingFilter(django_filters.OrderingFilter):
-    """`?ordering=name,-created_at`, with the id as the last tie-breaker so pages never overlap."""
+    """`?ordering=name,-created_at`, with the id as the last tie-breaker so pages never overlap.
+
+    The order ends at its first unique key (`id`, `sku`): `?ordering=sku` is `ORDER BY sku_key`.
+    """
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(fields={key: key for key in ORDERINGS}, **kwargs)
@@ -34,9 +40,12 @@ class ProductOrderingFilter(django_filters.OrderingFilter):
             return qs
         keys: list[Any] = []
         for param in value:
-            expression = ORDERINGS[param.lstrip("-")]
+            key = param.lstrip("-")
+            expression = ORDERINGS[key]
             keys.append(expression.desc() if param.startswith("-") else expression.asc())
-        if not any(param.lstrip("-") == "id" for param in value):
+            if key in UNIQUE_KEYS:
+                break
+        else:
             keys.append(F("id").desc() if value[-1].startswith("-") else F("id").asc())
         return qs.order_by(*keys)
 

@@ -35,9 +35,11 @@ class Product(models.Model):
             models.UniqueConstraint(fields=["sku_key"], name="product_sku_key_unique"),
         ]
         # Sorting keys for `?ordering=`, each with the id that breaks ties: one import gives
-        # every row the same timestamps, and a page must not need a sort of all of them.
+        # every row the same timestamps, and a page must not need a sort of all of them. Deep
+        # pages skip rows index-only (ADR 18): the name's index includes `name`, without which
+        # PostgreSQL reads the table to evaluate `lower(name)`; the SKU's order is its unique key.
         indexes = [
-            models.Index(Lower("name"), "id", name="product_name_id_idx"),
+            models.Index(Lower("name"), "id", include=["name"], name="product_name_order_idx"),
             models.Index(fields=["created_at", "id"], name="product_created_at_id_idx"),
             models.Index(fields=["updated_at", "id"], name="product_updated_at_id_idx"),
             # `?active=false` finds its page at once even when (almost) no product is inactive;

@@ -278,9 +278,39 @@ def test_filtered_counts_up_to_the_limit_are_exact(api, settings):
     assert (body["count"], body["count_exact"]) == (5, True)
 
 
-@pytest.mark.parametrize("page", ["0", "-1", "x", "2", "99999999999999999999"])
-def test_invalid_pages_are_404s(api, page):
+BAD_PAGE = (
+    'Invalid page: give a page number from 1, "last", or "last-N" for the Nth page before the last.'
+)
+
+
+@pytest.mark.parametrize(
+    ("page", "message"),
+    [
+        ("0", BAD_PAGE),
+        ("-1", BAD_PAGE),
+        ("x", BAD_PAGE),
+        ("last-0", BAD_PAGE),
+        ("last-x", BAD_PAGE),
+        ("Last", BAD_PAGE),
+        ("99999999999999999999", BAD_PAGE),
+        ("2", "Invalid page: the list has 1 page."),
+        ("last-1", "Invalid page: the list has fewer pages than that before its last."),
+    ],
+)
+def test_invalid_pages_are_404s(api, page, message):
     make_product()
     response = api.get(LIST, {"page": page})
     assert response.status_code == 404
-    assert response.json() == {"detail": "Invalid page."}
+    assert response.json() == {"detail": message}
+
+
+def test_the_last_page_of_an_empty_list_is_its_first(api):
+    body = api.get(LIST, {"page": "last"}).json()
+    assert body == {
+        "count": 0,
+        "count_exact": True,
+        "page": 1,
+        "next": None,
+        "previous": None,
+        "results": [],
+    }

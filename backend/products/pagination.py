@@ -9,12 +9,13 @@ search term, counting the matches costs about a hundred times showing the first 
   query that also yields the page: up to the limit the count is exact, beyond it `count` is the
   planner's estimate and `count_exact` is false.
 
-Deep pages (ADR 18): a page is found by its ids first (`SELECT id ... OFFSET`, which the sort
-orders' indexes answer index-only), then its 25 rows are read by id. When the total is exact, a
-page past the middle is read from the other end: the reversed order (every key flipped), skipping
-the rows after it, so no page skips more than half the list. `?page=last` (and `last-1`, `last-2`,
-... for the pages before it) reads from the end even when the total is an estimate; then the page
-has no number (`page` is null) and its links count from the end too.
+Deep pages (ADR 18): a page is found by its keys first (`SELECT id ... OFFSET`, or the SKU's key
+in the SKU's order: what the order's index holds, so the skip is index-only), then its rows are
+read by key. When the total is exact, a page past the middle is read from the other end: the
+reversed order (every key flipped), skipping the rows after it, so no page skips more than half
+the list. `?page=last` (and `last-1`, `last-2`, ... for the pages before it) reads from the end
+even when the total is an estimate; then the page has no number (`page` is null) and its links
+count from the end too.
 """
 
 import json
@@ -22,7 +23,7 @@ import re
 from typing import Any
 
 from django.conf import settings
-from django.db.models import QuerySet
+from django.db.models import F, OrderBy, QuerySet
 from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -51,15 +52,28 @@ def estimated_count(queryset: QuerySet[Product]) -> int:
     return int(plan[0]["Plan"]["Plan Rows"])
 
 
-def page_ids(queryset: QuerySet[Product], start: int, stop: int) -> list[int]:
-    """The ids of rows `start` to `stop` of `queryset` in its order: the skip is index-only."""
-    return list(queryset.values_list("pk", flat=True)[start:stop])
+def row_key(queryset: QuerySet[Product]) -> str:
+    """The column that names a row in the index of `queryset`'s order: the id, or the SKU's key
+    when the order is the SKU's (its unique index holds no id, and needs none)."""
+    order = queryset.query.order_by
+    sku_order = (
+        len(order) == 1
+        and isinstance(order[0], OrderBy)
+        and isinstance(order[0].expression, F)
+        and getattr(order[0].expression, "name", None) == "sku_key"
+    )
+    return "sku_key" if sku_order else "pk"
 
 
-def rows_of(queryset: QuerySet[Product], ids: list[int]) -> list[Product]:
-    """The products of `ids`, in that order (any deleted meanwhile left out)."""
-    by_id = queryset.model._default_manager.in_bulk(ids)
-    return [by_id[pk] for pk in ids if pk in by_id]
+def page_keys(queryset: QuerySet[Product], key: str, start: int, stop: int) -> list[Any]:
+    """The `key`s of rows `start` to `stop` of `queryset` in its order: the skip is index-only."""
+    return list(queryset.values_list(key, flat=True)[start:stop])
+
+
+def rows_of(queryset: QuerySet[Product], key: str, keys: list[Any]) -> list[Product]:
+    """The products of `keys`, in that order (any deleted meanwhile left out)."""
+    by_key = queryset.model._default_manager.in_bulk(keys, field_name=key)
+    return [by_key[k] for k in keys if k in by_key]
 
 
 class ProductPagination(PageNumberPagination):
@@ -73,13 +87,14 @@ class ProductPagination(PageNumberPagination):
         self.url = request.build_absolute_uri()
         size = self.get_page_size(request) or self.page_size
         number, before_last = self._requested_page(request)
-        prefetched: list[int] | None = None
+        key = row_key(queryset)
+        prefetched: list[Any] | None = None
         if not queryset.query.has_filters():
             self.count = product_total()
             self.count_exact = True
         else:
             limit = settings.EXACT_COUNT_LIMIT
-            prefetched = page_ids(queryset, 0, limit + 1)
+            prefetched = page_keys(queryset, key, 0, limit + 1)
             self.count_exact = len(prefetched) <= limit
             self.count = (
                 len(prefetched)
@@ -94,11 +109,11 @@ class ProductPagination(PageNumberPagination):
         self.number, self.before_last = number, before_last
         self.has_previous = self.has_next = False
         if before_last is not None:
-            ids = self._ids_before_last(queryset, before_last, size)
+            keys = self._keys_before_last(queryset, key, before_last, size)
         else:
             assert number is not None
-            ids = self._ids_of_number(queryset, number, size, prefetched)
-        rows = rows_of(queryset, ids)
+            keys = self._keys_of_number(queryset, key, number, size, prefetched)
+        rows = rows_of(queryset, key, keys)
         if not rows and self.number != 1 and self.before_last != 0:
             raise NotFound(self._missing_page(size))
         return rows
@@ -127,9 +142,14 @@ class ProductPagination(PageNumberPagination):
             raise NotFound(INVALID_PAGE)
         return None, before_last
 
-    def _ids_of_number(
-        self, queryset: QuerySet[Product], number: int, size: int, prefetched: list[int] | None
-    ) -> list[int]:
+    def _keys_of_number(
+        self,
+        queryset: QuerySet[Product],
+        key: str,
+        number: int,
+        size: int,
+        prefetched: list[Any] | None,
+    ) -> list[Any]:
         offset = (number - 1) * size
         self.has_previous = number > 1
         if prefetched is not None and (self.count_exact or offset + size < len(prefetched)):
@@ -143,22 +163,22 @@ class ProductPagination(PageNumberPagination):
             take = min(size, self.count - offset)
             after = self.count - offset - take
             if after < offset:
-                return page_ids(queryset.reverse(), after, after + take)[::-1]
-            return page_ids(queryset, offset, offset + take)
-        ids = page_ids(queryset, offset, offset + size + 1)
-        self.has_next = len(ids) > size
-        return ids[:size]
+                return page_keys(queryset.reverse(), key, after, after + take)[::-1]
+            return page_keys(queryset, key, offset, offset + take)
+        keys = page_keys(queryset, key, offset, offset + size + 1)
+        self.has_next = len(keys) > size
+        return keys[:size]
 
-    def _ids_before_last(
-        self, queryset: QuerySet[Product], before_last: int, size: int
-    ) -> list[int]:
+    def _keys_before_last(
+        self, queryset: QuerySet[Product], key: str, before_last: int, size: int
+    ) -> list[Any]:
         """A page counted from the end of a list whose total is an estimate: full pages of `size`
         ending `before_last` pages before the last row."""
         skip = before_last * size
-        ids = page_ids(queryset.reverse(), skip, skip + size + 1)
-        self.has_previous = len(ids) > size
+        keys = page_keys(queryset.reverse(), key, skip, skip + size + 1)
+        self.has_previous = len(keys) > size
         self.has_next = before_last > 0
-        return ids[:size][::-1]
+        return keys[:size][::-1]
 
     def get_paginated_response(self, data: Any) -> Response:
         return Response(

@@ -154,3 +154,15 @@ def test_sku_and_id_orders_end_at_the_unique_key(api, catalog):
     """`?ordering=sku,name` is the SKU's order: nothing after a unique key can break a tie."""
     assert ids(page(api, ordering="sku,-name")) == expected("sku")[:SIZE]
     assert ids(page(api, ordering="-id,name", page="last")) == expected("-id")[-4:]
+
+
+def test_the_schema_documents_last_and_the_page_field(api):
+    schema = api.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
+    (page_param,) = [
+        p for p in schema["paths"]["/api/products/"]["get"]["parameters"] if p["name"] == "page"
+    ]
+    assert page_param["schema"] == {"type": "string", "pattern": "^([0-9]+|last(-[0-9]+)?)$"}
+    assert '"last" for the last page' in page_param["description"]
+    page_schema = schema["components"]["schemas"]["PaginatedProductList"]
+    assert page_schema["properties"]["page"]["nullable"] is True
+    assert {"count", "count_exact", "page", "results"} <= set(page_schema["required"])

@@ -123,6 +123,8 @@ export function setAuthErrorHandler(handler: ((error: ApiError) => void) | undef
 export interface Page<T> {
   count: number;
   count_exact?: boolean;
+  /** The page's number; null for one counted from the end of a list whose count is an estimate. */
+  page?: number | null;
   next: string | null;
   previous: string | null;
   results: T[];

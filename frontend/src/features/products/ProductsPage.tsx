@@ -44,7 +44,7 @@ export function ProductsPage() {
   // A page that no longer exists (the last one, emptied by a delete): go back to the first.
   const { error } = products;
   useEffect(() => {
-    if (error && "status" in error && error.status === 404 && query.page > 1) update({ page: 1 });
+    if (error && "status" in error && error.status === 404 && query.page !== 1) update({ page: 1 });
   }, [error, query.page, update]);
 
   const data = products.data;
@@ -120,11 +120,15 @@ export function ProductsPage() {
       {!data && products.isPending && <p className="muted">Loading products…</p>}
       {data && (
         <Pagination
-          page={query.page}
+          page={
+            data.page !== undefined ? data.page : typeof query.page === "number" ? query.page : null
+          }
           pageSize={PAGE_SIZE}
           count={data.count}
           countExact={data.count_exact ?? true}
-          hasNext={data.next !== null}
+          shown={data.results.length}
+          next={data.next}
+          previous={data.previous}
           onPage={(page) => update({ page })}
         />
       )}

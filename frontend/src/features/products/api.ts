@@ -13,7 +13,7 @@ export function productListPath(query: ProductQuery, path = "/api/products/"): s
     description: query.description.trim(),
     active: query.active,
     ordering: query.ordering,
-    page: query.page > 1 ? query.page : undefined,
+    page: query.page === 1 ? undefined : query.page,
     page_size: path === "/api/products/" ? PAGE_SIZE : undefined,
   })}`;
 }

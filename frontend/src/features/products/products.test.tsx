@@ -116,6 +116,100 @@ describe("ProductsPage", () => {
     );
   });
 
+  it("goes to the last page by number when the count is exact", async () => {
+    const link = (ref: string) => `http://testserver/api/products/?page=${ref}&page_size=25`;
+    const calls = mockFetch((call) => {
+      const ref = new URL(call.url, "http://x").searchParams.get("page") ?? "1";
+      if (ref === "last" || ref === "3") {
+        const products = Array.from({ length: 10 }, (_, i) => product(51 + i));
+        return { body: { ...page(products, 60), page: 3, previous: link("2") } };
+      }
+      const number = Number(ref);
+      const products = Array.from({ length: 25 }, (_, i) => product((number - 1) * 25 + 1 + i));
+      return { body: { ...page(products, 60, link(String(number + 1))), page: number } };
+    });
+    renderWithProviders(<ProductsPage />, { path: "/products" });
+    expect(await screen.findByText("1–25 of 60 products · page 1 of 3")).toBeInTheDocument();
+    await userEvent.click(screen.getByRole("button", { name: "Last" }));
+    expect(await screen.findByText("51–60 of 60 products · page 3 of 3")).toBeInTheDocument();
+    expect(calls.at(-1)?.url).toBe("/api/products/?page=last&page_size=25");
+    expect(screen.getByRole("button", { name: "Next" })).toBeDisabled();
+    expect(screen.getByRole("button", { name: "Last" })).toBeDisabled();
+    await userEvent.click(screen.getByRole("button", { name: "Previous" }));
+    expect(await screen.findByText("26–50 of 60 products · page 2 of 3")).toBeInTheDocument();
+    expect(calls.at(-1)?.url).toBe("/api/products/?page=2&page_size=25");
+  });
+
+  it("reads an estimated list from its end: Last, then Previous counts from the end", async () => {
+    const link = (ref: string) =>
+      `http://testserver/api/products/?name=lamp&page=${ref}&page_size=25`;
+    const estimated = (products: Product[], fields: object) => ({
+      ...page(products, 12345),
+      count_exact: false,
+      ...fields,
+    });
+    const calls = mockFetch((call) => {
+      const ref = new URL(call.url, "http://x").searchParams.get("page") ?? "1";
+      const products = Array.from({ length: 25 }, (_, i) => product(i + 1, { sku: `${ref}-${i}` }));
+      if (ref === "last")
+        return { body: estimated(products, { page: null, previous: link("last-1") }) };
+      if (ref === "last-1")
+        return {
+          body: estimated(products, { page: null, next: link("last"), previous: link("last-2") }),
+        };
+      if (ref === "last-2")
+        return {
+          body: estimated(products, { page: null, next: link("last-1"), previous: link("last-3") }),
+        };
+      return { body: estimated(products, { page: 1, next: link("2") }) };
+    });
+    renderWithProviders(<ProductsPage />, { path: "/products?name=lamp" });
+    expect(
+      await screen.findByText("1–25 of about 12,345 products · page 1 of about 494"),
+    ).toBeInTheDocument();
+    await userEvent.click(screen.getByRole("button", { name: "Last" }));
+    expect(
+      await screen.findByText("Last 25 of about 12,345 products · last page"),
+    ).toBeInTheDocument();
+    expect(calls.at(-1)?.url).toBe("/api/products/?name=lamp&page=last&page_size=25");
+    expect(screen.getByRole("cell", { name: "last-0" })).toBeInTheDocument();
+    expect(screen.getByRole("button", { name: "Next" })).toBeDisabled();
+    expect(screen.getByRole("button", { name: "Last" })).toBeDisabled();
+
+    await userEvent.click(screen.getByRole("button", { name: "Previous" }));
+    expect(
+      await screen.findByText("25 of about 12,345 products · page 2 from the end"),
+    ).toBeInTheDocument();
+    expect(calls.at(-1)?.url).toBe("/api/products/?name=lamp&page=last-1&page_size=25");
+    await userEvent.click(screen.getByRole("button", { name: "Previous" }));
+    expect(
+      await screen.findByText("25 of about 12,345 products · page 3 from the end"),
+    ).toBeInTheDocument();
+    expect(calls.at(-1)?.url).toBe("/api/products/?name=lamp&page=last-2&page_size=25");
+    await userEvent.click(screen.getByRole("button", { name: "Next" }));
+    expect(
+      await screen.findByText("25 of about 12,345 products · page 2 from the end"),
+    ).toBeInTheDocument();
+    await userEvent.click(screen.getByRole("button", { name: "First" }));
+    expect(
+      await screen.findByText("1–25 of about 12,345 products · page 1 of about 494"),
+    ).toBeInTheDocument();
+    expect(calls.at(-1)?.url).toBe("/api/products/?name=lamp&page_size=25");
+  });
+
+  it.each([
+    ["/products?page=last-3", "/api/products/?page=last-3&page_size=25"],
+    ["/products?page=last", "/api/products/?page=last&page_size=25"],
+    ["/products?page=7", "/api/products/?page=7&page_size=25"],
+    ["/products?page=last-0", "/api/products/?page_size=25"],
+    ["/products?page=-2", "/api/products/?page_size=25"],
+  ])("asks for the page of the address %s", async (path, url) => {
+    const calls = mockFetch(() => ({ body: page([product(1)]) }));
+    renderWithProviders(<ProductsPage />, { path });
+    await screen.findByRole("cell", { name: "SKU-1" });
+    expect(calls[0]?.url).toBe(url);
+  });
+
   it("keeps the page on screen while the next one loads", async () => {
     let release: () => void = () => undefined;
     mockFetch((call) =>

@@ -10,6 +10,8 @@ export interface Product {
 
 export type ProductInput = Pick<Product, "name" | "sku" | "description" | "active">;
 
+import type { PageRef } from "./pages";
+
 /** The list's query: filters, search, order and page, as `/api/products/` takes them. */
 export interface ProductQuery {
   search: string;
@@ -18,7 +20,7 @@ export interface ProductQuery {
   description: string;
   active: "" | "true" | "false";
   ordering: string;
-  page: number;
+  page: PageRef;
 }
 
 export const PAGE_SIZE = 25;

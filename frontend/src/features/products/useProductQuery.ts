@@ -1,16 +1,19 @@
 import { useCallback, useMemo } from "react";
 import { useSearchParams } from "react-router";
+import { parsePageRef } from "./pages";
 import type { ProductQuery } from "./types";
 
 const TEXT_KEYS = ["search", "sku", "name", "description", "ordering"] as const;
 
-/** The list's query lives in the address (`/products?search=lamp&page=2`): links and reloads keep it. */
+/**
+ * The list's query lives in the address (`/products?search=lamp&page=2`, `?page=last`): links and
+ * reloads keep it.
+ */
 export function useProductQuery() {
   const [params, setParams] = useSearchParams();
 
   const query = useMemo<ProductQuery>(() => {
     const active = params.get("active");
-    const page = Number.parseInt(params.get("page") ?? "1", 10);
     return {
       search: params.get("search") ?? "",
       sku: params.get("sku") ?? "",
@@ -18,7 +21,7 @@ export function useProductQuery() {
       description: params.get("description") ?? "",
       ordering: params.get("ordering") ?? "",
       active: active === "true" || active === "false" ? active : "",
-      page: Number.isFinite(page) && page > 0 ? page : 1,
+      page: parsePageRef(params.get("page")),
     };
   }, [params]);
 

@@ -113,6 +113,27 @@ def test_browse_sort_filter_search_and_edit_products(signed_in: Page, api: Api) 
     expect(first_sku).to_have_text(api.get("/api/products/", page=2)["results"][0]["sku"])
     assert "page=2" in page.url
 
+    # Last: the catalog's end (read backwards by the API), then Previous by number from there.
+    pages = -(-total // 25)
+    page.get_by_role("button", name="Last").click()
+    expect(
+        page.get_by_text(
+            f"{number((pages - 1) * 25 + 1)}{DASH}{number(total)} of {number(total)} products"
+            f" · page {number(pages)} of {number(pages)}"
+        )
+    ).to_be_visible()
+    last = api.get("/api/products/", page="last", page_size=25)
+    assert last["page"] == pages
+    expect(first_sku).to_have_text(last["results"][0]["sku"])
+    expect(rows).to_have_count(len(last["results"]))
+    assert "page=last" in page.url
+    expect(page.get_by_role("button", name="Last")).to_be_disabled()
+    page.get_by_role("button", name="Previous").click()
+    expect(page.get_by_text(f"page {number(pages - 1)} of {number(pages)}")).to_be_visible()
+    expect(first_sku).to_have_text(
+        api.get("/api/products/", page=pages - 1, page_size=25)["results"][0]["sku"]
+    )
+
     # Sorting by SKU goes back to page 1, in SKU order one way, then the other.
     sku_header = page.get_by_role("columnheader", name=re.compile("^SKU"))
     sku_header.get_by_role("button").click()

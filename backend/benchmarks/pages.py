@@ -10,7 +10,7 @@ estimate (`?active=true`): its `?page=last` and a numbered page in its middle.
 
 With `--import-rows N` (0 to skip), the import's cost of the name index's INCLUDE: N rows imported
 by the engine into an empty catalog and again as updates, with the index of migration 0007 and
-with the one before it, alternately, twice each.
+with the one before it, alternately, `--import-runs` times each (2).
 """
 
 import argparse
@@ -154,7 +154,7 @@ def write_file(path: Path, rows: int, tag: str) -> None:
             out.write(f"bench-{n:07},{tag} product {n * 7919 % rows:07},A {tag} thing\n")
 
 
-def measure_import_cost(conninfo: str, rows: int) -> None:
+def measure_import_cost(conninfo: str, rows: int, runs: int) -> None:
     from jobs.engine import import_products
 
     print(f"\nImports of {rows:,} rows by the engine (s), name index with / without INCLUDE:\n")
@@ -163,7 +163,7 @@ def measure_import_cost(conninfo: str, rows: int) -> None:
         first, second = Path(tmp) / "a.csv", Path(tmp) / "b.csv"
         write_file(first, rows, "alpha")
         write_file(second, rows, "beta")
-        for label in ["INCLUDE (name)", "without"] * 2:
+        for label in ["INCLUDE (name)", "without"] * runs:
             with psycopg.connect(conninfo, autocommit=True) as conn:
                 conn.execute("TRUNCATE products_product, products_productsearch")
                 conn.execute("DROP INDEX IF EXISTS product_name_order_idx, product_name_id_idx")
@@ -176,9 +176,13 @@ def measure_import_cost(conninfo: str, rows: int) -> None:
                         import_products(conn, source)
                         times.append(time.perf_counter() - started)
             results[label].append((times[0], times[1]))
-    for label, runs in results.items():
-        cells = ", ".join(f"{created:.2f} / {updated:.2f}" for created, updated in runs)
-        print(f"- {label}: new products / all updated: {cells}")
+    for label, pairs in results.items():
+        cells = ", ".join(f"{created:.2f} / {updated:.2f}" for created, updated in pairs)
+        created = statistics.median(pair[0] for pair in pairs)
+        updated = statistics.median(pair[1] for pair in pairs)
+        print(
+            f"- {label}: new products / all updated: {cells}; medians {created:.2f} / {updated:.2f}"
+        )
     with psycopg.connect(conninfo, autocommit=True) as conn:
         conn.execute("DROP INDEX IF EXISTS product_name_order_idx, product_name_id_idx")
         conn.execute(NEW_INDEX)
@@ -198,8 +202,9 @@ def postgres() -> Iterator[str]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--rows", type=int, default=500_000)
-    parser.add_argument("--import-rows", type=int, default=100_000)
+    parser.add_argument("--rows", type=int, default=500_000, help="0: no pages")
+    parser.add_argument("--import-rows", type=int, default=100_000, help="0: no import cost")
+    parser.add_argument("--import-runs", type=int, default=2)
     args = parser.parse_args()
     for server_url in postgres():
         with psycopg.connect(server_url, autocommit=True) as conn:
@@ -217,7 +222,9 @@ def main() -> int:
         django.setup()
         print(f"Machine: {os.cpu_count()} CPUs, {cpu_model()}")
         if args.import_rows:
-            measure_import_cost(conninfo, args.import_rows)
+            measure_import_cost(conninfo, args.import_rows, args.import_runs)
+        if not args.rows:
+            continue
         started = time.monotonic()
         products = catalog(args.rows)
         load_catalog(conninfo, products)

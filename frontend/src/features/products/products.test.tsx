@@ -150,7 +150,7 @@ describe("ProductsPage", () => {
     });
     const calls = mockFetch((call) => {
       const ref = new URL(call.url, "http://x").searchParams.get("page") ?? "1";
-      const products = Array.from({ length: 25 }, (_, i) => product(i + 1, { sku: `${ref}-${i}` }));
+      const products = Array.from({ length: 5 }, (_, i) => product(i + 1, { sku: `${ref}-${i}` }));
       if (ref === "last")
         return { body: estimated(products, { page: null, previous: link("last-1") }) };
       if (ref === "last-1")
@@ -169,7 +169,7 @@ describe("ProductsPage", () => {
     ).toBeInTheDocument();
     await userEvent.click(screen.getByRole("button", { name: "Last" }));
     expect(
-      await screen.findByText("Last 25 of about 12,345 products · last page"),
+      await screen.findByText("Last 5 of about 12,345 products · last page"),
     ).toBeInTheDocument();
     expect(calls.at(-1)?.url).toBe("/api/products/?name=lamp&page=last&page_size=25");
     expect(screen.getByRole("cell", { name: "last-0" })).toBeInTheDocument();
@@ -178,17 +178,17 @@ describe("ProductsPage", () => {
 
     await userEvent.click(screen.getByRole("button", { name: "Previous" }));
     expect(
-      await screen.findByText("25 of about 12,345 products · page 2 from the end"),
+      await screen.findByText("5 of about 12,345 products · page 2 from the end"),
     ).toBeInTheDocument();
     expect(calls.at(-1)?.url).toBe("/api/products/?name=lamp&page=last-1&page_size=25");
     await userEvent.click(screen.getByRole("button", { name: "Previous" }));
     expect(
-      await screen.findByText("25 of about 12,345 products · page 3 from the end"),
+      await screen.findByText("5 of about 12,345 products · page 3 from the end"),
     ).toBeInTheDocument();
     expect(calls.at(-1)?.url).toBe("/api/products/?name=lamp&page=last-2&page_size=25");
     await userEvent.click(screen.getByRole("button", { name: "Next" }));
     expect(
-      await screen.findByText("25 of about 12,345 products · page 2 from the end"),
+      await screen.findByText("5 of about 12,345 products · page 2 from the end"),
     ).toBeInTheDocument();
     await userEvent.click(screen.getByRole("button", { name: "First" }));
     expect(

@@ -137,7 +137,7 @@ class ProductPagination(PageNumberPagination):
                 raise NotFound(INVALID_PAGE)
             return number, None
         before_last = int(match["before_last"] or 0)
-        # `last-0` is `last`: one address per page.
+        # `last-0` is refused: `last` is that page's one address.
         if match["before_last"] is not None and not 1 <= before_last < MAX_PAGE:
             raise NotFound(INVALID_PAGE)
         return None, before_last

@@ -10,6 +10,9 @@ search term, counting the matches costs about a hundred times showing the first 
   planner's estimate and `count_exact` is false;
 - pages past the prefetched ids are read with OFFSET, one row more than the page to know if
   there is a next one.
+
+`search_catching_up` is true when the request's filters read the search table alone, a little
+behind the catalog, as they do for a few seconds after a large import (`products.search`).
 """
 
 import json
@@ -81,11 +84,16 @@ class ProductPagination(PageNumberPagination):
             {
                 "count": self.count,
                 "count_exact": self.count_exact,
+                "search_catching_up": self._search_catching_up(),
                 "next": self.get_next_link(),
                 "previous": self.get_previous_link(),
                 "results": data,
             }
         )
+
+    def _search_catching_up(self) -> bool:
+        state = getattr(self.request, "search_state", None)
+        return bool(state and state.catching_up)
 
     def get_next_link(self) -> str | None:
         if not self.has_next:
@@ -106,5 +114,10 @@ class ProductPagination(PageNumberPagination):
             "description": "False when `count` is an estimate (more than EXACT_COUNT_LIMIT "
             "matches).",
         }
-        response["required"].append("count_exact")
+        response["properties"]["search_catching_up"] = {
+            "type": "boolean",
+            "description": "True when the search read the search table alone, which is a few "
+            "seconds behind the catalog just after a large import.",
+        }
+        response["required"] += ["count_exact", "search_catching_up"]
         return response

@@ -1,25 +1,18 @@
 import dataclasses
 
-from celery import Task, shared_task
+from celery import shared_task
 
-from . import search
-
-# Seconds before a rebuild that found another one running looks again.
-RETRY_BUSY_AFTER = 10
+from . import search_upkeep
 
 
-@shared_task(name="products.rebuild_search_index", bind=True)
-def rebuild_search_index(task: Task[[], dict[str, object]]) -> dict[str, object]:
-    """Rebuild the trigram search table; queued after each bulk import commits.
+@shared_task(name="products.sync_search_index")
+def sync_search_index() -> dict[str, object]:
+    """Apply the pending products to the search table; queued after each write commits.
 
-    Rebuilds queued by several imports coalesce: one that finds the table fresh does nothing,
-    and one that finds another rebuild running comes back later instead of waiting for it in a
-    worker process, which the next import or delete would otherwise wait for.
+    Syncs queued by many writes coalesce: one that finds another upkeep running leaves the work
+    to it (which looks for more before it ends), instead of waiting for it in a worker process.
     """
-    if search.is_fresh():
-        return {"skipped": "the search table is fresh"}
-    result = search.rebuild_unless_busy()
+    result = search_upkeep.sync_unless_busy()
     if result is None:
-        task.apply_async(countdown=RETRY_BUSY_AFTER)
-        return {"skipped": "another rebuild runs; this one comes back later"}
+        return {"skipped": "another upkeep runs and applies these rows too"}
     return dataclasses.asdict(result)

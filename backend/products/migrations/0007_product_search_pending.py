@@ -3,7 +3,7 @@
 Before, an import marked the whole search table stale and a rebuild from scratch followed, while
 every search read the products with ILIKE. Now statement-level triggers mark each product that a
 statement creates, deletes, or changes the text of in `ProductSearchPending`, in the writer's
-transaction, and the search upkeep applies those rows (ADR 18 in docs/architecture.md). A table
+transaction, and the search upkeep applies those rows (ADR 20 in docs/architecture.md). A table
 that was stale when this runs gets every product marked, which the upkeep turns into a rebuild.
 """
 

@@ -123,6 +123,8 @@ export function setAuthErrorHandler(handler: ((error: ApiError) => void) | undef
 export interface Page<T> {
   count: number;
   count_exact?: boolean;
+  /** Products only: the search read the search table alone, a few seconds behind an import. */
+  search_catching_up?: boolean;
   next: string | null;
   previous: string | null;
   results: T[];

@@ -97,7 +97,8 @@ class ProductSearchPending(models.Model):
     written. Statement-level triggers on the products add these rows in the writer's transaction
     (migration 0007); the search upkeep (`products.search_upkeep`) applies and deletes them.
 
-    `version` is new at every mark (a sequence), so a rebuild deletes only the marks it covered.
+    `version` is new with each statement that marks (a sequence), so a rebuild deletes only the
+    marks it covered.
     """
 
     product_id = models.BigIntegerField(primary_key=True)

@@ -14,12 +14,14 @@ PENDING = "products_productsearchpending"
 STATE = "products_searchindexstate"
 VERSIONS = "products_search_pending_version"
 
-# Each mark takes a new version and locks its row until the writer commits: the upkeep skips a
-# locked row, and deletes only the version it applied (products.search_upkeep). In key order, as
-# the import locks its products, so two writers never wait for each other's marks crosswise.
+# Each statement's marks take a new version, and lock their rows until the writer commits: the
+# upkeep skips a locked row, and deletes only the version it applied (products.search_upkeep).
+# Rows that exist already are marked in key order, as the import locks its products, so two
+# writers never wait for each other's marks crosswise; new products have no mark to lock yet.
 MARK = (
-    f"INSERT INTO {PENDING} (product_id, version) SELECT id, nextval('{VERSIONS}') FROM {{rows}}"
-    " ORDER BY id ON CONFLICT (product_id) DO UPDATE SET version = EXCLUDED.version"
+    f"INSERT INTO {PENDING} (product_id, version)"
+    f" SELECT id, version FROM {{rows}}, (SELECT nextval('{VERSIONS}') AS version) v{{order}}"
+    " ON CONFLICT (product_id) DO UPDATE SET version = EXCLUDED.version"
 )
 CHANGED = (
     "(SELECT n.id FROM new_rows n JOIN old_rows o ON o.id = n.id"
@@ -31,19 +33,19 @@ CREATE SEQUENCE {VERSIONS};
 
 CREATE FUNCTION products_search_inserted() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    {MARK.format(rows="inserted")};
+    {MARK.format(rows="inserted", order="")};
     RETURN NULL;
 END $$;
 
 CREATE FUNCTION products_search_updated() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    {MARK.format(rows=CHANGED)};
+    {MARK.format(rows=CHANGED, order=" ORDER BY id")};
     RETURN NULL;
 END $$;
 
 CREATE FUNCTION products_search_deleted() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    {MARK.format(rows="deleted")};
+    {MARK.format(rows="deleted", order=" ORDER BY id")};
     RETURN NULL;
 END $$;
 
@@ -56,7 +58,7 @@ CREATE TRIGGER products_search_deleted AFTER DELETE ON {PRODUCTS}
     REFERENCING OLD TABLE AS deleted FOR EACH STATEMENT EXECUTE FUNCTION products_search_deleted();
 
 -- A table marked stale by an import before this migration: every product is pending.
-{MARK.format(rows=f"{PRODUCTS} WHERE EXISTS (SELECT 1 FROM {STATE} WHERE NOT fresh)")};
+{MARK.format(rows=PRODUCTS, order=f" WHERE EXISTS (SELECT FROM {STATE} WHERE NOT fresh)")};
 """
 
 BACKWARD = f"""

@@ -278,13 +278,16 @@ def test_searches_during_rebuilds_see_either_table_never_an_error(api):
 
     thread = threading.Thread(target=search_all_the_time)
     thread.start()
+    rebuilds = 0
     try:
-        for _ in range(5):
+        # At least 5 swaps, and until 20 searches ran among them, however busy the machine is.
+        while rebuilds < 5 or (len(answers) < 20 and rebuilds < 100):
             assert search_upkeep.rebuild().swapped
+            rebuilds += 1
     finally:
         stop.set()
         thread.join(30)
-    assert len(answers) > 5
+    assert len(answers) >= 20
     assert set(answers) == {(200, 50)}
 
 

@@ -74,6 +74,10 @@ WITH batch AS (
 )
 SELECT (SELECT count(*) FROM done), (SELECT count(*) FROM written), (SELECT count(*) FROM removed)
 """
+# After this many marks deleted, the pending table is vacuumed and analyzed at once: every
+# search scans it, and with the dead rows of a large import's marks and their statistics left
+# to autovacuum, it would scan them all and plan for a table of that size.
+VACUUM_AFTER_ROWS = 10_000
 # Whether a pending row is there that no writer holds: work for a sync.
 UNHELD_PENDING_SQL = f"SELECT EXISTS (SELECT FROM {PENDING_TABLE} FOR UPDATE SKIP LOCKED)"
 
@@ -163,7 +167,7 @@ def _sync_holding_lock() -> SyncResult:
         rebuilt = None
         if pending > max(SYNC_BATCH_ROWS, product_total() * REBUILD_SHARE):
             rebuilt = _rebuild(cursor)
-        written = removed = 0
+        written = removed = applied = 0
         while True:
             with transaction.atomic():
                 # The products first, as a delete of every product locks them: never crosswise.
@@ -171,10 +175,13 @@ def _sync_holding_lock() -> SyncResult:
                 cursor.execute(SYNC_BATCH_SQL, [SYNC_BATCH_ROWS])
                 row = cursor.fetchone()
             done, batch_written, batch_removed = row if row else (0, 0, 0)
+            applied += done
             written += batch_written
             removed += batch_removed
             if done < SYNC_BATCH_ROWS:
                 break
+        if applied >= VACUUM_AFTER_ROWS:
+            cursor.execute(f"VACUUM (ANALYZE) {PENDING_TABLE}")
     result = SyncResult(
         pending=pending,
         written=written,
@@ -194,6 +201,7 @@ def _rebuild(cursor: CursorWrapper) -> RebuildResult:
     swap_started = time.monotonic()
     swapped = _swap_in(cursor, generation)
     finished = time.monotonic()
+    cursor.execute(f"VACUUM (ANALYZE) {PENDING_TABLE}")
     result = RebuildResult(
         swapped=swapped,
         rows=rows,

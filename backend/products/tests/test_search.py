@@ -202,6 +202,10 @@ def test_a_large_change_is_applied_by_a_rebuild_swapped_in(api):
             "products_productsearch_pkey",
         ]
     assert not {search_upkeep.NEW_TABLE, search_upkeep.COVERED_TABLE} & table_names()
+    # The pending table was vacuumed and analyzed: searches plan for it as it is, empty.
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reltuples FROM pg_class WHERE relname = %s", [search.PENDING_TABLE])
+        assert cursor.fetchone() == (0,)
 
 
 def while_indexing(action) -> tuple[search_upkeep.RebuildResult, set[int]]:

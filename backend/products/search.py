@@ -11,9 +11,10 @@ waits for them:
   the pending rows to the search table in small batches, or, after an import that changed a
   large part of the catalog, builds a new table beside the old one and swaps it in;
 - a search reads the search table for the products that are not pending, and the products'
-  own columns (ILIKE) for the few that are: exact at every moment. Only when more than
-  `SEARCH_DELTA_SCAN_LIMIT` products are pending (just after a large import) does it read the
-  search table alone, fast but behind the catalog, and say so (`search_catching_up`).
+  own columns (ILIKE) for the few that are: exact for every search that starts after a write
+  commits. Only when more than `SEARCH_DELTA_SCAN_LIMIT` products are pending (just after a
+  large import) does it read the search table alone, fast but behind the catalog, and say so
+  (`search_catching_up`).
 """
 
 from dataclasses import dataclass
@@ -62,8 +63,10 @@ def matching(
     """Products where any of `fields` contains `term`, ignoring case.
 
     The search table answers for the products whose row is up to date; the pending ones are
-    matched on their own columns, in the same snapshot, so a write is found (or no longer found)
-    as soon as it commits. One statement: either state of a swap, never an error.
+    matched on their own columns first, so a write is found (or no longer found) by every search
+    that starts after it commits. Then one statement, which lets PostgreSQL join the search
+    table's matches in the order of the page (an OR or a UNION of the two sets would make it
+    read every match of a frequent term first): either state of a swap, never an error.
     """
     indexed = Q()
     current = Q()
@@ -71,12 +74,13 @@ def matching(
         indexed |= Q(**{f"{field}__lower_contains": term})
         current |= Q(**{f"{field}__ilike": term})
     rows = ProductSearch.objects.filter(indexed).values("product_id")
-    if state.catching_up:
+    if state.pending == 0 or state.catching_up:
         return queryset.filter(id__in=rows)
     pending = ProductSearchPending.objects.values("product_id")
-    # One set of ids, so that PostgreSQL can join it (an OR of two IN lists it can only filter
-    # by, row after row of the catalog, which a rare term makes a scan of every product).
-    pending_matches = Product.objects.filter(Q(id__in=pending) & current).order_by().values("id")
-    return queryset.filter(
-        id__in=rows.exclude(product_id__in=pending).union(pending_matches, all=True)
+    condition = Q(id__in=rows.exclude(product_id__in=pending))
+    pending_matches = list(
+        Product.objects.filter(Q(id__in=pending) & current).values_list("id", flat=True)
     )
+    if pending_matches:
+        condition |= Q(id__in=pending_matches)
+    return queryset.filter(condition)

@@ -14,8 +14,10 @@ One upkeep at a time (an advisory lock): a sync that finds another running leave
 it, and the one running looks again after it lets go of the lock.
 """
 
+import contextlib
 import logging
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from django.db import connection, transaction
@@ -45,6 +47,9 @@ SET_STATISTICS_SQL = ", ".join(
 ROW_SQL = "p.id, lower(p.sku), lower(p.name), lower(p.description)"
 # One upkeep at a time (an arbitrary, fixed advisory-lock key).
 UPKEEP_LOCK_KEY = 7_311_001
+# The upkeep waits no longer than this for a table or row lock, then gives way (below
+# PostgreSQL's deadlock_timeout of 1 s, so that a deadlock's victim is always the upkeep).
+UPKEEP_LOCK_TIMEOUT_MS = 500
 # Pending rows applied per transaction: a few tenths of a second (docs/benchmarks.md).
 SYNC_BATCH_ROWS = 5_000
 # A rebuild instead of batches when more than this share of the catalog is pending, and more
@@ -115,40 +120,45 @@ def sync_unless_busy() -> SyncResult | None:
 
 def _sync(*, wait: bool) -> SyncResult | None:
     result = None
-    while _lock(wait=wait):
-        try:
+    while True:
+        with _upkeep_lock(wait=wait) as held:
+            if not held:
+                return result
             result = _sync_holding_lock()
-        finally:
-            _unlock()
         # A write that committed as the lock was let go found it taken and left its rows here.
         if not _exists(UNHELD_PENDING_SQL):
-            break
-    return result
+            return result
 
 
 def rebuild() -> RebuildResult:
     """Build the search table anew from the catalog and swap it in, after any upkeep running."""
-    _lock(wait=True)
-    try:
-        with connection.cursor() as cursor:
-            return _rebuild(cursor)
-    finally:
-        _unlock()
+    with _upkeep_lock(wait=True), connection.cursor() as cursor:
+        return _rebuild(cursor)
 
 
-def _lock(*, wait: bool) -> bool:
+@contextlib.contextmanager
+def _upkeep_lock(*, wait: bool) -> Iterator[bool]:
+    """The upkeep's advisory lock, or False at once if another upkeep holds it (unless `wait`).
+
+    While it is held, every lock the upkeep waits for gives way after UPKEEP_LOCK_TIMEOUT_MS
+    (an OperationalError, SQLSTATE 55P03): a delete of every product or a flush of the tables
+    never waits for the upkeep's next statement, nor deadlocks with it.
+    """
     with connection.cursor() as cursor:
         if wait:
             cursor.execute("SELECT pg_advisory_lock(%s)", [UPKEEP_LOCK_KEY])
-            return True
-        cursor.execute("SELECT pg_try_advisory_lock(%s)", [UPKEEP_LOCK_KEY])
-        row = cursor.fetchone()
-        return bool(row and row[0])
-
-
-def _unlock() -> None:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_unlock(%s)", [UPKEEP_LOCK_KEY])
+        else:
+            cursor.execute("SELECT pg_try_advisory_lock(%s)", [UPKEEP_LOCK_KEY])
+            row = cursor.fetchone()
+            if not (row and row[0]):
+                yield False
+                return
+        cursor.execute(f"SET lock_timeout = {UPKEEP_LOCK_TIMEOUT_MS}")
+        try:
+            yield True
+        finally:
+            cursor.execute("RESET lock_timeout")
+            cursor.execute("SELECT pg_advisory_unlock(%s)", [UPKEEP_LOCK_KEY])
 
 
 def _exists(query: str) -> bool:

@@ -6,10 +6,10 @@ import time
 
 import psycopg
 import pytest
-from django.db import connection, connections
+from django.db import OperationalError, connection, connections
 from django.test.utils import CaptureQueriesContext
 
-from core.db import psycopg_params
+from core.db import psycopg_params, sqlstate
 from products import bulk, search, search_upkeep
 from products.models import Product, ProductSearch, SearchIndexState
 from products.tasks import sync_search_index
@@ -352,3 +352,25 @@ def test_the_live_worker_applies_api_writes_within_seconds(worker, api):
         time.sleep(0.1)
     assert search_rows() == {created.json()["id"]: ("worker-lamp", "lamp", "")}
     assert found(api, "lamp") == ["worker-lamp"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_upkeep_gives_way_to_a_lock_it_would_wait_for():
+    """A delete of every product (here a lock of the search table) never waits for the upkeep,
+    nor deadlocks with it: the upkeep stops within UPKEEP_LOCK_TIMEOUT_MS, keeps its marks and
+    lets go of its lock; the task comes back later."""
+    bulk_import(("lamp-1", "Lamp", ""))
+    with psycopg.connect(**psycopg_params()) as holder:
+        holder.execute(f"LOCK TABLE {ProductSearch._meta.db_table} IN ACCESS EXCLUSIVE MODE")
+        started = time.monotonic()
+        with pytest.raises(OperationalError) as raised:
+            search_upkeep.sync()
+        assert time.monotonic() - started < 5
+        assert sqlstate(raised.value) == "55P03"
+        assert sync_search_index.apply().get() == {
+            "skipped": "gave way to a lock; comes back in a few seconds"
+        }
+        holder.rollback()
+    assert len(pending_ids()) == 1
+    assert search_upkeep.sync_unless_busy() is not None  # the advisory lock was let go
+    assert_search_table_exact()

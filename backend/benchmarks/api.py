@@ -80,7 +80,9 @@ def catalog(rows: int) -> dict[str, tuple[str, str, str]]:
 
 def load_catalog(conninfo: str, products: dict[str, tuple[str, str, str]]) -> None:
     with psycopg.connect(conninfo, autocommit=True) as conn, conn.cursor() as cursor:
-        cursor.execute("TRUNCATE products_product, products_productsearch")
+        cursor.execute(
+            "TRUNCATE products_product, products_productsearch, products_productsearchpending"
+        )
         with cursor.copy(
             "COPY products_product (name, sku, description, active, created_at, updated_at)"
             " FROM STDIN"
@@ -88,12 +90,7 @@ def load_catalog(conninfo: str, products: dict[str, tuple[str, str, str]]) -> No
             for n, (name, sku, description) in enumerate(products.values()):
                 # One product in twenty inactive, so `?active=false` has something to find.
                 copy.write_row((name, sku, description, n % 20 != 0, "now", "now"))
-        # What an import does: the search table is now stale.
-        cursor.execute(
-            "INSERT INTO products_searchindexstate AS s (id, fresh, generation)"
-            " VALUES (1, false, 1) ON CONFLICT (id) DO UPDATE SET fresh = false,"
-            " generation = s.generation + 1"
-        )
+        # The triggers marked every product pending, as an import would: a rebuild follows.
         cursor.execute("VACUUM ANALYZE products_product")
 
 
@@ -378,15 +375,16 @@ def start_workers(env: dict[str, str]) -> dict[str, subprocess.Popen[bytes]]:
     }
 
 
-def seconds_until_search_is_fresh(database_url: str) -> float:
-    """Wait for the search table's rebuild after an import; how long it took from now."""
+PENDING_LEFT_SQL = "SELECT EXISTS (SELECT FROM products_productsearchpending)"
+
+
+def seconds_until_search_is_synced(database_url: str) -> float:
+    """Wait until the search upkeep has applied every pending product; how long from now."""
     started = time.perf_counter()
     with psycopg.connect(database_url, autocommit=True) as conn:
-        while True:
-            row = conn.execute("SELECT fresh FROM products_searchindexstate").fetchone()
-            if row and row[0]:
-                return time.perf_counter() - started
+        while conn.execute(PENDING_LEFT_SQL).fetchone() == (True,):
             time.sleep(0.1)
+    return time.perf_counter() - started
 
 
 def wait_up(url: str) -> None:

@@ -10,7 +10,7 @@ empty catalog and then into a full one (every row an update):
   c. ours, end to end: the file POSTed to the real web server, until its job is COMPLETED,
      imported by the real Celery worker; the worker's peak memory sampled meanwhile.
 
-Then how long after the import the search table is fresh again, and the search latencies then.
+Then how long after the import the search upkeep has applied it, and the search latencies then.
 Ends with `end-to-end/floor: empty X.XXx, full Y.YYx`.
 """
 
@@ -48,7 +48,7 @@ from .api import (
     postgres,
     print_phases,
     searches,
-    seconds_until_search_is_fresh,
+    seconds_until_search_is_synced,
     terms,
 )
 
@@ -56,7 +56,7 @@ BACKEND_DIR = Path(__file__).resolve().parent.parent
 BENCH_DB = "bench_import"
 TARGET_RATIO = 1.5
 TARGET_RSS_MB = 150
-TARGET_FRESH_SECONDS = 60
+TARGET_SYNCED_SECONDS = 30  # issue 15: searchable within 30 s of the 500,000-row import
 SEARCH_SECONDS = 20  # of the search queries, from 2 clients, on the catalog just imported
 
 FLOOR_SQL = r"""
@@ -254,14 +254,14 @@ def run(
     with Stack(env, token) as stack:
         stack.delete_all()
         empty = stack.import_file(file)
-        fresh_empty = seconds_until_search_is_fresh(database_url)
+        synced_empty = seconds_until_search_is_synced(database_url)
         full = stack.import_file(file)
-        fresh_full = seconds_until_search_is_fresh(database_url)
+        synced_full = seconds_until_search_is_synced(database_url)
         c = (empty[0], full[0])
         row("c. ours: HTTP upload to COMPLETED, s", *c)
         row("   worker RSS before (largest process), MB", empty[1], full[1])
         row("   worker peak RSS (largest process), MB", empty[2], full[2])
-        row("   search fresh again after, s", fresh_empty, fresh_full)
+        row("   search synced after, s", synced_empty, synced_full)
         row("c/a", c[0] / a[0], c[1] / a[1], digits=2)
         if not args.skip_seed:
             row("b/c", b[0][0] / c[0], b[1][0] / c[1], digits=2)
@@ -278,8 +278,8 @@ def run(
     verdicts = {
         f"c/a at most {TARGET_RATIO}x": max(c[0] / a[0], c[1] / a[1]) <= TARGET_RATIO,
         f"worker RSS at most {TARGET_RSS_MB} MB": max(empty[2], full[2]) <= TARGET_RSS_MB,
-        f"search fresh within {TARGET_FRESH_SECONDS} s": max(fresh_empty, fresh_full)
-        <= TARGET_FRESH_SECONDS,
+        f"search synced within {TARGET_SYNCED_SECONDS} s": max(synced_empty, synced_full)
+        <= TARGET_SYNCED_SECONDS,
     }
     print("\n" + "; ".join(f"{k}: {'met' if ok else 'MISSED'}" for k, ok in verdicts.items()))
     print(f"end-to-end/floor: empty {c[0] / a[0]:.2f}x, full {c[1] / a[1]:.2f}x")

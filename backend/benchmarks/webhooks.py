@@ -59,7 +59,7 @@ from .api import (
     django_env,
     manage,
     postgres,
-    seconds_until_search_is_fresh,
+    seconds_until_search_is_synced,
     serve,
     start_workers,
     wait_up,
@@ -474,8 +474,8 @@ def main() -> int:
                     cpu_before = run.worker_cpu()
                     ids = run.seed()
                     run.import_under_load(dataset, ids)
-                    # The burst, and the next run, start once the import's search rebuild ends.
-                    seconds_until_search_is_fresh(run.conninfo)
+                    # The burst, and the next run, start once the import's search upkeep ends.
+                    seconds_until_search_is_synced(run.conninfo)
                     after_id = run.burst(ids, args.burst)
                     if webhook_ids:
                         run.check_deliveries(after_id, webhook_ids, args.burst, receiver_port)

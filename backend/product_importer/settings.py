@@ -287,6 +287,10 @@ JOB_REQUEUE_AFTER = env_int("JOB_REQUEUE_AFTER", 60)
 
 # Filtered product lists count their matches exactly up to this many; beyond, they estimate.
 EXACT_COUNT_LIMIT = env_int("EXACT_COUNT_LIMIT", 1000)
+# Searches read up to this many products that the search upkeep has not applied yet from the
+# catalog itself; beyond (just after a large import), the search table alone answers until it
+# has caught up (`products.search`).
+SEARCH_DELTA_SCAN_LIMIT = env_int("SEARCH_DELTA_SCAN_LIMIT", 1000)
 
 # Webhooks (webhooks/). Private, loopback and link-local targets are refused unless this is on
 # (`make run` and the tests turn it on; production leaves it off).

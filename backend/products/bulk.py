@@ -10,17 +10,18 @@ from typing import Any, Final
 import psycopg
 
 from .counts import product_total
-from .models import Product, ProductSearch, SearchIndexState
+from .models import Product, ProductSearch, ProductSearchPending, SearchIndexState
 from .sku import KEY_FUNCTION
 
 PRODUCT_TABLE: Final = Product._meta.db_table
 SEARCH_TABLE: Final = ProductSearch._meta.db_table
+SEARCH_PENDING_TABLE: Final = ProductSearchPending._meta.db_table
 SEARCH_STATE_TABLE: Final = SearchIndexState._meta.db_table
-# Searches scan the products until the search table is rebuilt (`products.search`): a bulk write
-# runs this in its transaction and queues the rebuild once it has committed.
-MARK_SEARCH_STALE_SQL: Final = (
-    f"INSERT INTO {SEARCH_STATE_TABLE} AS s (id, fresh, generation) VALUES (1, false, 1)"
-    " ON CONFLICT (id) DO UPDATE SET fresh = false, generation = s.generation + 1"
+# A rebuild of the search table under way when every product goes drops its copy instead of
+# swapping it in (`products.search_upkeep`).
+BUMP_SEARCH_GENERATION_SQL: Final = (
+    f"INSERT INTO {SEARCH_STATE_TABLE} AS s (id, generation) VALUES (1, 1)"
+    " ON CONFLICT (id) DO UPDATE SET generation = s.generation + 1"
 )
 
 
@@ -75,7 +76,7 @@ def upsert_chunk_sql(*, source: str, has_description: bool, has_active: bool) ->
 
 
 def delete_all_products(conn: psycopg.Connection[Any]) -> int:
-    """Every product and its search row, in one transaction: TRUNCATE, milliseconds at any size.
+    """Every product and its search rows, in one transaction: TRUNCATE, milliseconds at any size.
 
     Answers how many products there were: counted once the table lock has let every writer
     finish, and before the TRUNCATE (which takes that lock anyway) lets the next one in.
@@ -83,5 +84,6 @@ def delete_all_products(conn: psycopg.Connection[Any]) -> int:
     with conn.transaction():
         conn.execute(f"LOCK TABLE {PRODUCT_TABLE} IN ACCESS EXCLUSIVE MODE")
         deleted = product_total(conn.cursor())
-        conn.execute(f"TRUNCATE {PRODUCT_TABLE}, {SEARCH_TABLE}")
+        conn.execute(f"TRUNCATE {PRODUCT_TABLE}, {SEARCH_TABLE}, {SEARCH_PENDING_TABLE}")
+        conn.execute(BUMP_SEARCH_GENERATION_SQL)
     return deleted

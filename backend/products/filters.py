@@ -9,6 +9,7 @@ from django.db.models.functions import Lower
 
 from . import search
 from .models import Product
+from .search import SearchState
 from .sku import SkuKey
 
 # `?ordering=` keys and what they sort by: names and SKUs alphabetically in any letter case.
@@ -77,11 +78,15 @@ class ProductFilter(django_filters.FilterSet):
         return qs.filter(sku_key=SkuKey(Value(value)))
 
     def filter_contains(self, qs: QuerySet[Product], name: str, value: str) -> QuerySet[Product]:
-        return search.matching(qs, value, fields=(name,), fresh=self.search_table_fresh)
+        return search.matching(qs, value, fields=(name,), state=self.search_state)
 
     def filter_search(self, qs: QuerySet[Product], name: str, value: str) -> QuerySet[Product]:
-        return search.matching(qs, value, fresh=self.search_table_fresh)
+        return search.matching(qs, value, state=self.search_state)
 
     @cached_property
-    def search_table_fresh(self) -> bool:
-        return search.is_fresh()
+    def search_state(self) -> SearchState:
+        """Asked once per request, and kept on it for the page to tell (`search_catching_up`)."""
+        state = search.state()
+        if self.request is not None:
+            self.request.search_state = state
+        return state

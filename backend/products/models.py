@@ -54,9 +54,10 @@ class Product(models.Model):
 class ProductSearch(models.Model):
     """A lower-cased copy of each product's SKU, name and description, under trigram indexes.
 
-    Kept off the import's hot path (see `products.search`): single writes keep it current in their
-    own transaction; a bulk import marks it stale and it is rebuilt in bulk afterwards. While it is
-    fresh it mirrors the catalog exactly, so filters and search read it instead of the products.
+    Kept off the writers' path (see `products.search`): every write to a product marks it in
+    `ProductSearchPending` (a trigger), and the search upkeep brings its row up to date soon after,
+    or rebuilds the whole table after a large import. Until then, searches read a pending
+    product's own columns instead of its search row.
     """
 
     product_id = models.BigIntegerField(primary_key=True)
@@ -93,16 +94,31 @@ class ProductCountDelta(models.Model):
         return f"{self.delta:+} products"
 
 
-class SearchIndexState(models.Model):
-    """A single row: whether `ProductSearch` matches the catalog.
+class ProductSearchPending(models.Model):
+    """A product whose search row may not match it: created, changed or deleted since the row was
+    written. Statement-level triggers on the products add these rows in the writer's transaction
+    (migration 0007); the search upkeep (`products.search_upkeep`) applies and deletes them.
 
-    `generation` goes up with every bulk write that bypasses the search table (an import); a rebuild
-    only swaps its new table in if no such write committed while it was building.
+    `version` is new with each statement that marks (a sequence), so a rebuild deletes only the
+    marks it covered.
     """
 
-    fresh = models.BooleanField(default=True)
+    product_id = models.BigIntegerField(primary_key=True)
+    version = models.BigIntegerField()
+
+    def __str__(self) -> str:
+        return f"search row of product {self.product_id} pending"
+
+
+class SearchIndexState(models.Model):
+    """A single row about `ProductSearch` as a whole.
+
+    `generation` goes up when every product is deleted at once (a TRUNCATE): a rebuild only swaps
+    its new table in if that did not happen while it was building. `rebuilt_at` is its last swap.
+    """
+
     generation = models.BigIntegerField(default=0)
     rebuilt_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
-        return f"search table {'fresh' if self.fresh else 'stale'} (generation {self.generation})"
+        return f"search table, generation {self.generation}"

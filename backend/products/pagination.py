@@ -16,6 +16,9 @@ reversed order (every key flipped), skipping the rows after it, so no page skips
 the list. `?page=last` (and `last-1`, `last-2`, ... for the pages before it) reads from the end
 even when the total is an estimate; then the page has no number (`page` is null) and its links
 count from the end too.
+
+`search_catching_up` is true when the request's filters read the search table alone, a little
+behind the catalog, as they do for a few seconds after a large import (`products.search`).
 """
 
 import json
@@ -186,6 +189,7 @@ class ProductPagination(PageNumberPagination):
                 "count": self.count,
                 "count_exact": self.count_exact,
                 "page": self.number,
+                "search_catching_up": self._search_catching_up(),
                 "next": self.get_next_link(),
                 "previous": self.get_previous_link(),
                 "results": data,
@@ -203,6 +207,10 @@ class ProductPagination(PageNumberPagination):
             else f"last-{before_last}"
         )
         return replace_query_param(self.url, self.page_query_param, page)
+
+    def _search_catching_up(self) -> bool:
+        state = getattr(self.request, "search_state", None)
+        return bool(state and state.catching_up)
 
     def get_next_link(self) -> str | None:
         if not self.has_next:
@@ -235,7 +243,12 @@ class ProductPagination(PageNumberPagination):
             "`?page=last` or `last-N` when `count` is an estimate: that page is counted from the "
             "end, and so are its `next` and `previous` links.",
         }
-        response["required"] += ["count_exact", "page"]
+        response["properties"]["search_catching_up"] = {
+            "type": "boolean",
+            "description": "True when the search read the search table alone, which is a few "
+            "seconds behind the catalog just after a large import.",
+        }
+        response["required"] += ["count_exact", "page", "search_catching_up"]
         return response
 
     def get_schema_operation_parameters(self, view: APIView) -> list[dict[str, Any]]:

@@ -1,24 +1,27 @@
-"""Writes to the catalog: one product at a time through the API, with the search table kept in
-step, and the bulk operations that the jobs call (delete everything, refresh search after an
-import)."""
+"""Writes to the catalog: one product at a time through the API, and the bulk operations that
+the jobs call (delete everything); after each, the search upkeep is queued for what changed."""
 
 import contextlib
+import logging
 from collections.abc import Iterator
 from typing import Any
 
 import psycopg
 from django.conf import settings
 from django.db import IntegrityError, OperationalError, connection, transaction
+from kombu.exceptions import OperationalError as BrokerError
 from rest_framework import status
 from rest_framework.exceptions import APIException, ValidationError
 
 from core.db import sqlstate
 from webhooks.services import emit_event
 
-from . import bulk, search
+from . import bulk, search_upkeep
 from .models import Product
 from .payloads import product_data
-from .tasks import rebuild_search_index
+from .tasks import sync_search_index
+
+logger = logging.getLogger(__name__)
 
 
 def duplicate_sku_message(sku: str, *, existing: str | None = None) -> str:
@@ -72,8 +75,8 @@ def create_product(*, name: str, sku: str, description: str = "", active: bool =
     try:
         with bounded_write():
             product.save()
-            search.index_product(product)
             emit_event(event_type="product.created", data=product_data(product))
+            transaction.on_commit(queue_search_sync)
     except IntegrityError as exc:  # a concurrent writer took the SKU after validation
         raise duplicate_sku_error(sku) from exc
     return product
@@ -85,8 +88,8 @@ def update_product(*, product: Product, **fields: Any) -> Product:
     try:
         with bounded_write():
             product.save()
-            search.index_product(product)
             emit_event(event_type="product.updated", data=product_data(product))
+            transaction.on_commit(queue_search_sync)
     except IntegrityError as exc:
         raise duplicate_sku_error(product.sku) from exc
     product.refresh_from_db(fields=["sku_key"])
@@ -96,9 +99,9 @@ def update_product(*, product: Product, **fields: Any) -> Product:
 def delete_product(*, product: Product) -> None:
     with bounded_write():
         data = product_data(product)
-        search.unindex_products([product.pk])
         product.delete()
         emit_event(event_type="product.deleted", data=data)
+        transaction.on_commit(queue_search_sync)
 
 
 def delete_all_products(*, conn: psycopg.Connection[Any]) -> int:
@@ -106,11 +109,18 @@ def delete_all_products(*, conn: psycopg.Connection[Any]) -> int:
     return bulk.delete_all_products(conn)
 
 
-def refresh_search_after_import() -> None:
-    """Queue the rebuild of the search table, once an import that marked it stale has committed."""
-    rebuild_search_index.delay()
+def queue_search_sync() -> None:
+    """Queue the search upkeep for the products a committed write marked pending.
+
+    A broker that is away loses nothing: the marks stay, searches read those products from the
+    catalog meanwhile, and the next write's sync applies them.
+    """
+    try:
+        sync_search_index.apply_async(retry=False)
+    except (BrokerError, OSError) as exc:
+        logger.warning("could not queue the search sync: %s", exc)
 
 
-def rebuild_search_now() -> search.RebuildResult:
-    """Rebuild the search table in this process (what the queued rebuild does in a worker)."""
-    return search.rebuild()
+def sync_search_now() -> search_upkeep.SyncResult:
+    """The search upkeep in this process, after any running (what the queued task does)."""
+    return search_upkeep.sync()

@@ -1,25 +1,33 @@
 import dataclasses
 
-from celery import Task, shared_task
+from celery import shared_task
+from django.db import OperationalError
 
-from . import search
+from core.db import sqlstate
 
-# Seconds before a rebuild that found another one running looks again.
-RETRY_BUSY_AFTER = 10
+from . import search_upkeep
+
+# A lock the upkeep gave way to (lock_timeout), or a deadlock PostgreSQL broke by aborting it.
+GAVE_WAY_SQLSTATES = {"55P03", "40P01"}
+# Seconds before an upkeep that gave way comes back.
+RETRY_AFTER_GIVING_WAY = 5
 
 
-@shared_task(name="products.rebuild_search_index", bind=True)
-def rebuild_search_index(task: Task[[], dict[str, object]]) -> dict[str, object]:
-    """Rebuild the trigram search table; queued after each bulk import commits.
+@shared_task(name="products.sync_search_index")
+def sync_search_index() -> dict[str, object]:
+    """Apply the pending products to the search table; queued after each write commits.
 
-    Rebuilds queued by several imports coalesce: one that finds the table fresh does nothing,
-    and one that finds another rebuild running comes back later instead of waiting for it in a
-    worker process, which the next import or delete would otherwise wait for.
+    Syncs queued by many writes coalesce: one that finds another upkeep running leaves the work
+    to it (which looks for more before it ends), instead of waiting for it in a worker process.
+    One that gave way to a lock (a delete of every product) comes back a few seconds later.
     """
-    if search.is_fresh():
-        return {"skipped": "the search table is fresh"}
-    result = search.rebuild_unless_busy()
+    try:
+        result = search_upkeep.sync_unless_busy()
+    except OperationalError as exc:
+        if sqlstate(exc) not in GAVE_WAY_SQLSTATES:
+            raise
+        sync_search_index.apply_async(countdown=RETRY_AFTER_GIVING_WAY)
+        return {"skipped": "gave way to a lock; comes back in a few seconds"}
     if result is None:
-        task.apply_async(countdown=RETRY_BUSY_AFTER)
-        return {"skipped": "another rebuild runs; this one comes back later"}
+        return {"skipped": "another upkeep runs and applies these rows too"}
     return dataclasses.asdict(result)

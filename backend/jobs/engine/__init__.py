@@ -8,7 +8,7 @@ command and a test on an in-memory CSV all run the same code. How it goes:
    line, and the import goes on.
 2. Importing (`staging`): the staged rows are sorted by SKU in runs and upserted into the catalog
    in chunks, the last row of a SKU winning, with created, updated and duplicate rows counted in
-   SQL; the search table is marked stale.
+   SQL; the catalog's triggers mark each product whose text changed for the search upkeep.
 
 All of it in ONE transaction: a file-level error, a failure or an exception from the progress
 callback leaves the catalog exactly as it was. Progress goes to a callback, never to the

@@ -16,7 +16,7 @@ from typing import Any, BinaryIO, Final
 
 import psycopg
 
-from products.bulk import MARK_SEARCH_STALE_SQL, sku_key_sql, upsert_chunk_sql
+from products.bulk import sku_key_sql, upsert_chunk_sql
 
 from .contract import PARSED_PERCENT, SORTED_PERCENT, Reporter
 from .reading import Parsed, read_rows
@@ -139,7 +139,6 @@ def upsert_staged_rows(cursor: psycopg.Cursor[Any], parsed: Parsed, reporter: Re
         percent = SORTED_PERCENT + (100 - SORTED_PERCENT) * consumed // valid
         reporter.report("importing", invalid + consumed, total, percent)
         rows = _next_chunk_rows(rows, time.monotonic() - started)
-    cursor.execute(MARK_SEARCH_STALE_SQL)
     return Counts(created=created, updated=written - created, duplicates=valid - written)
 
 

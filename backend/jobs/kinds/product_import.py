@@ -4,7 +4,7 @@ Run: the engine reads the stored upload and upserts it in one transaction, on th
 connection, holding the catalog lock (`jobs.kinds.take_turns`). Progress: the engine's callback
 becomes the job's stage, rows and percent. Outcome: the counts, the per-row error report (CSV)
 when rows were refused, the upload removed once it has been imported (a failed import keeps it
-for a retry), and the search table refreshed for what the import changed. A lost connection to
+for a retry), and the search upkeep queued for the products the import changed. A lost connection to
 the database propagates before the commit (the turn fails the job with words), and is waited
 out after it.
 """
@@ -19,11 +19,10 @@ from typing import Any, BinaryIO, cast
 import psycopg
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from kombu.exceptions import OperationalError as BrokerError
 
 from core.csv_safety import SafeCsvWriter
 from core.db import connection_lost
-from products.services import refresh_search_after_import
+from products.services import queue_search_sync
 
 from .. import lifecycle
 from ..engine import ImportFailed, ImportResult, Progress, import_products
@@ -72,7 +71,7 @@ def report_progress(job: Job, progress: Progress) -> None:
 
 
 def record_outcome(job: Job, result: ImportResult) -> None:
-    """What a committed import leaves: its report, its counts, no upload, fresh search."""
+    """What a committed import leaves: its report, its counts, no upload, a search sync queued."""
     if result.errors:
         save_error_report(job, ((e.line, e.reason, e.fields) for e in result.errors))
     lifecycle.finish(
@@ -85,10 +84,7 @@ def record_outcome(job: Job, result: ImportResult) -> None:
         duplicate_count=result.duplicate_count,
     )
     discard_upload(job)
-    try:
-        refresh_search_after_import()
-    except (BrokerError, OSError) as exc:  # search stays right, if slower, until the next one
-        logger.warning("import job %s: could not queue the search rebuild: %s", job.pk, exc)
+    queue_search_sync()
 
 
 def save_error_report(job: Job, rows: Iterable[tuple[int, str, list[str]]]) -> None:

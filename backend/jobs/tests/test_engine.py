@@ -11,10 +11,10 @@ from django.db import connection
 
 from jobs import engine
 from jobs.engine import ImportFailed, ImportResult, Progress, RowError, import_products, staging
-from products import search
 from products.counts import product_total
-from products.models import Product, SearchIndexState
+from products.models import Product, ProductSearchPending, SearchIndexState
 from products.tests.factories import make_product
+from products.tests.upkeep import pending_ids, upkeep_paused
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -29,7 +29,7 @@ def pg() -> psycopg.Connection:
     assert isinstance(conn, psycopg.Connection)
     # A transactional test case starts from flushed tables: put back the single rows the
     # migrations create, as a real database has them.
-    SearchIndexState.objects.update_or_create(pk=1, defaults={"fresh": True, "generation": 0})
+    SearchIndexState.objects.update_or_create(pk=1, defaults={"generation": 0})
     return conn
 
 
@@ -422,15 +422,22 @@ def test_many_runs_and_chunks_count_exactly(pg, monkeypatch):
             assert (name, description, active) == ("Old", "old", existing[key])
 
 
-def test_the_search_table_is_marked_stale_and_the_product_count_kept(pg):
-    make_product(sku="lamp-1", name="Lamp")
-    assert search.is_fresh()
+def test_an_import_marks_for_search_only_what_it_changed_and_keeps_the_count(pg):
+    with upkeep_paused():
+        make_product(sku="lamp-1", name="Lamp", description="")
+        renamed = make_product(sku="chair-2", name="Chair", description="")
+        ProductSearchPending.objects.all().delete()  # as if the upkeep had applied them
+        content = "sku,name,description\nlamp-1,Lamp,\nchair-2,Armchair,\nstool-3,Stool,\n"
 
-    run(pg, "sku,name\nLAMP-1,Lamp\nchair-2,Chair\nstool-3,Stool\n")
+        run(pg, content)
 
-    state = SearchIndexState.objects.get(pk=1)
-    assert (state.fresh, state.generation) == (False, 1)
-    assert product_total() == Product.objects.count() == 3
+        stool = Product.objects.get(sku="stool-3")
+        assert pending_ids() == {renamed.pk, stool.pk}
+        assert product_total() == Product.objects.count() == 3
+
+        ProductSearchPending.objects.all().delete()
+        run(pg, content)  # the same file again: nothing changes, nothing to apply
+        assert pending_ids() == set()
 
 
 def test_an_import_of_nothing_valid_changes_nothing(pg):

@@ -2,8 +2,10 @@ from typing import Any
 
 import pytest
 
+from products import search_upkeep
 from products.models import Product, ProductSearch
 from products.tests.factories import make_product
+from products.tests.upkeep import pending_ids
 
 pytestmark = pytest.mark.django_db
 LIST = "/api/products/"
@@ -15,12 +17,15 @@ def detail(product: Product) -> str:
 
 
 def search_row(product: Product) -> tuple[str, str, str]:
+    """The product's search row once the search upkeep has applied the pending marks."""
+    assert product.pk in pending_ids()
+    search_upkeep.sync()
     return ProductSearch.objects.values_list("sku", "name", "description").get(
         product_id=product.pk
     )
 
 
-def test_create_returns_the_product_and_indexes_it(api):
+def test_create_returns_the_product_and_marks_it_for_search(api):
     response = api.post(
         LIST,
         {"name": "Desk Lamp", "sku": "Lay-Raise-Best-End", "description": "Bright."},
@@ -85,6 +90,8 @@ def test_retrieve_update_and_delete(api):
 
     assert api.delete(detail(product)).status_code == 204
     assert not Product.objects.exists()
+    assert pending_ids() == {product.pk}
+    search_upkeep.sync()
     assert not ProductSearch.objects.exists()
     assert api.get(detail(product)).status_code == 404
 

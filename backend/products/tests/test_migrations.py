@@ -164,3 +164,29 @@ def test_an_older_server_or_another_encoding_is_refused_with_words(version, enco
     editor = SimpleNamespace(connection=SimpleNamespace(pg_version=version, cursor=Cursor))
     with pytest.raises(CommandError, match=message):
         migration.check_server(None, editor)
+
+
+def test_a_stale_search_table_becomes_every_product_pending_and_back():
+    """0007: a table an import had marked stale has every product pending, and back again."""
+    call_command("migrate", "products", "0006", verbosity=0)
+    try:
+        ids = insert("lamp-1", "chair-2")
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "INSERT INTO products_searchindexstate (id, fresh, generation) VALUES (1, false, 3)"
+                " ON CONFLICT (id) DO UPDATE SET fresh = false"
+            )
+        call_command("migrate", "products", "0007", verbosity=0)
+        assert rows("SELECT product_id FROM products_productsearchpending ORDER BY 1") == [
+            (pk,) for pk in ids
+        ]
+        # The triggers mark what the next writes change.
+        with connection.cursor() as cursor:
+            cursor.execute("DELETE FROM products_productsearchpending")
+            cursor.execute("UPDATE products_product SET name = 'Desk lamp' WHERE id = %s", [ids[0]])
+        assert rows("SELECT product_id FROM products_productsearchpending") == [(ids[0],)]
+
+        call_command("migrate", "products", "0006", verbosity=0)
+        assert rows("SELECT fresh FROM products_searchindexstate") == [(False,)]
+    finally:
+        migrate_forward()

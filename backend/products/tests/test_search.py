@@ -1,63 +1,100 @@
-"""The search table: stale after a bulk write, rebuilt and swapped in, never wrong meanwhile."""
+"""Search while the catalog changes: writes found at once, applied in batches or by a rebuild
+beside the old table, and never a wrong answer or an error meanwhile."""
 
 import threading
 import time
-from typing import Any
 
 import psycopg
 import pytest
-from django.db import connection, connections, transaction
+from django.db import OperationalError, connection, connections
+from django.test.utils import CaptureQueriesContext
 
-from core.db import psycopg_params
-from products import search
+from core.db import psycopg_params, sqlstate
+from products import bulk, search, search_upkeep
 from products.models import Product, ProductSearch, SearchIndexState
-from products.tasks import rebuild_search_index
+from products.tasks import sync_search_index
 from products.tests.factories import make_product
+from products.tests.upkeep import (
+    assert_search_table_exact,
+    pending_ids,
+    search_rows,
+    upkeep_paused,
+)
+
+LIST = "/api/products/"
 
 
-def bulk_import(*rows: tuple[str, str, str]) -> None:
-    """What the import engine does: write products without search rows, mark the table stale."""
-    with transaction.atomic():
-        Product.objects.bulk_create(Product(sku=s, name=n, description=d) for s, n, d in rows)
-        search.mark_stale()
+def bulk_import(*rows: tuple[str, str, str]) -> list[Product]:
+    """Products written in one statement, as an import writes them (the triggers mark them)."""
+    return Product.objects.bulk_create(Product(sku=s, name=n, description=d) for s, n, d in rows)
 
 
-def found(api, term: str) -> list[str]:
-    response = api.get("/api/products/", {"search": term})
+def found(api, term: str, **params: str) -> list[str]:
+    response = api.get(LIST, {"search": term, **params})
     assert response.status_code == 200
     return sorted(p["sku"] for p in response.json()["results"])
 
 
-@pytest.mark.django_db(transaction=True)
-def test_a_stale_table_still_answers_correctly_and_a_rebuild_makes_it_fresh(api):
-    make_product(sku="api-lamp", name="Lamp")
-    bulk_import(("bulk-lamp", "Lamp too", ""), ("bulk-chair", "Chair", "no lamp"))
-    assert not search.is_fresh()
-    assert found(api, "lamp") == ["api-lamp", "bulk-chair", "bulk-lamp"]
-
-    result = search.rebuild()
-
-    assert result.swapped
-    assert result.rows == 3
-    assert search.is_fresh()
-    assert ProductSearch.objects.count() == 3
-    assert found(api, "lamp") == ["api-lamp", "bulk-chair", "bulk-lamp"]
-    assert found(api, "chair") == ["bulk-chair"]
-    # The swapped-in table is the one the model, its index and its primary key name.
+def table_names() -> set[str]:
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT indexname FROM pg_indexes WHERE tablename = %s ORDER BY indexname",
-            [ProductSearch._meta.db_table],
-        )
-        assert [row[0] for row in cursor.fetchall()] == [
-            "product_search_desc_trgm",
-            "product_search_name_trgm",
-            "product_search_sku_trgm",
-            "products_productsearch_pkey",
-        ]
+        cursor.execute("SELECT tablename FROM pg_tables WHERE tablename LIKE 'products_%'")
+        return {row[0] for row in cursor.fetchall()}
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)
+def test_writes_are_found_at_once_and_the_sync_applies_them(api):
+    with upkeep_paused():
+        created = api.post(LIST, {"sku": "api-1", "name": "Lamp"}, format="json").json()
+        assert found(api, "lamp") == ["api-1"]
+        assert pending_ids() == {created["id"]}
+        assert search_rows() == {}
+
+        response = api.patch(f"{LIST}{created['id']}/", {"name": "Stool"}, format="json")
+        assert response.status_code == 200
+        assert found(api, "lamp") == []
+        assert found(api, "stool") == ["api-1"]
+
+    search_upkeep.sync()
+    assert_search_table_exact()
+    assert found(api, "stool") == ["api-1"]
+    assert found(api, "lamp") == []
+
+    with upkeep_paused():
+        response = api.patch(f"{LIST}{created['id']}/", {"name": "Lamp"}, format="json")
+        assert response.status_code == 200
+        # The search row still says "stool": the pending mark overrides it.
+        assert search_rows()[created["id"]][1] == "stool"
+        assert found(api, "lamp") == ["api-1"]
+        assert found(api, "stool") == []
+        assert api.delete(f"{LIST}{created['id']}/").status_code == 204
+        assert found(api, "lamp") == []
+
+    search_upkeep.sync()
+    assert_search_table_exact()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_sync_applies_each_kind_of_change_in_batches(monkeypatch):
+    """Statements as an import runs them (no task queued): the triggers mark what changed."""
+    monkeypatch.setattr(search_upkeep, "SYNC_BATCH_ROWS", 2)
+    monkeypatch.setattr(search_upkeep, "REBUILD_SHARE", 1)
+    products = bulk_import(*((f"sku-{n}", f"Lamp {n}", "") for n in range(7)))
+    result = search_upkeep.sync()
+    assert (result.pending, result.written, result.removed, result.rebuilt) == (7, 7, 0, None)
+    assert_search_table_exact()
+
+    Product.objects.filter(pk=products[0].pk).update(name="Chair")
+    Product.objects.filter(pk=products[1].pk).update(active=False)  # no text changed
+    Product.objects.filter(pk=products[2].pk).update(name="LAMP 2")  # only the letter case
+    Product.objects.filter(pk=products[3].pk).delete()
+    assert pending_ids() == {products[0].pk, products[2].pk, products[3].pk}
+
+    result = search_upkeep.sync()
+    assert (result.pending, result.written, result.removed) == (3, 1, 1)
+    assert_search_table_exact()
+
+
+@pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize(
     "params",
     [
@@ -69,160 +106,271 @@ def test_a_stale_table_still_answers_correctly_and_a_rebuild_makes_it_fresh(api)
         {"description": "warm, bright"},
         {"sku": "LAMP-1"},
         {"name": "lamp", "active": "false"},
+        {"search": "lamp", "ordering": "-name"},
     ],
 )
-def test_the_stale_path_and_the_search_table_answer_alike(api, params):
+def test_pending_products_and_the_search_table_answer_alike(api, settings, params):
     make_product(sku="Lamp-1", name="Desk Lamp", description="Warm, bright. 50% off")
     make_product(sku="lamp-2", name="Floor LAMP", description="Été", active=False)
     make_product(sku="chair-1", name="Chair", description="no lamp included")
     make_product(sku="été-3", name="Summer", description="a")
+    search_upkeep.sync()
+    assert_search_table_exact()
 
     def skus() -> list[str]:
-        response = api.get("/api/products/", params)
+        response = api.get(LIST, params)
         assert response.status_code == 200
+        assert response.json()["search_catching_up"] is False
         return [p["sku"] for p in response.json()["results"]]
 
-    fresh = skus()
-    search.mark_stale()
-    assert not search.is_fresh()
-    assert skus() == fresh
-    assert fresh  # every query above matches something
+    from_the_table = skus()
+    assert from_the_table  # every query above matches something
+    with upkeep_paused():
+        with connection.cursor() as cursor:  # every product pending, the table unchanged
+            cursor.execute(
+                "INSERT INTO products_productsearchpending (product_id, version)"
+                " SELECT id, 0 FROM products_product"
+            )
+        assert skus() == from_the_table
 
 
 @pytest.mark.django_db(transaction=True)
-def test_single_writes_during_a_rebuild_are_caught_up_before_the_swap(api):
-    doomed = make_product(sku="doomed", name="Lamp")
-    changed = make_product(sku="changed", name="Lamp")
-    bulk_import(("bulk", "Lamp", ""))
-    building = threading.Event()
-    original = search._build_new_table
+def test_past_the_delta_limit_the_table_alone_answers_and_says_so(api, settings):
+    settings.SEARCH_DELTA_SCAN_LIMIT = 2
+    make_product(sku="old-lamp", name="Lamp")
+    search_upkeep.sync()
+    with upkeep_paused():
+        bulk_import(("new-lamp-1", "Lamp", ""), ("new-lamp-2", "Lamp", ""))
+        response = api.get(LIST, {"search": "lamp"})
+        assert response.json()["search_catching_up"] is False
+        assert found(api, "lamp") == ["new-lamp-1", "new-lamp-2", "old-lamp"]
 
-    def build_then_let_writers_in(cursor):
-        result = original(cursor)
-        building.set()
-        time.sleep(1)  # writers commit while the new table is built but not yet swapped
-        return result
+        bulk_import(("new-lamp-3", "Lamp", ""))  # three pending: over the limit
+        response = api.get(LIST, {"search": "lamp"})
+        assert response.status_code == 200
+        assert response.json()["search_catching_up"] is True
+        assert [p["sku"] for p in response.json()["results"]] == ["old-lamp"]
+        # Lists without a search say nothing is catching up: they read the catalog itself.
+        assert api.get(LIST).json()["search_catching_up"] is False
 
-    def writer() -> None:
-        building.wait(30)
-        try:
-            make_product(sku="added", name="Lamp")
-            product = Product.objects.get(sku="changed")
-            from products import services
-
-            services.update_product(product=product, name="Chair")
-            services.delete_product(product=Product.objects.get(sku="doomed"))
-        finally:
-            connections.close_all()
-
-    thread = threading.Thread(target=writer)
-    thread.start()
-    search._build_new_table = build_then_let_writers_in
-    try:
-        result = search.rebuild()
-    finally:
-        search._build_new_table = original
-        thread.join()
-
-    assert result.swapped
-    assert search.is_fresh()
-    expected = {
-        p.pk: (p.sku.lower(), p.name.lower(), p.description.lower()) for p in Product.objects.all()
-    }
-    rows = ProductSearch.objects.values_list("product_id", "sku", "name", "description")
-    assert {pk: tuple(rest) for pk, *rest in rows} == expected
-    assert doomed.pk not in expected
-    assert expected[changed.pk][1] == "chair"
-    assert found(api, "lamp") == ["added", "bulk"]
-
-
-@pytest.mark.django_db(transaction=True)
-def test_a_rebuild_overtaken_by_an_import_is_dropped(api):
-    bulk_import(("first", "Lamp", ""))
-    original = search._build_new_table
-
-    def build_then_import(cursor):
-        result = original(cursor)
-        bulk_import(("second", "Lamp", ""))  # commits after the snapshot was taken
-        return result
-
-    search._build_new_table = build_then_import
-    try:
-        result = search.rebuild()
-    finally:
-        search._build_new_table = original
-
-    assert not result.swapped
-    assert not search.is_fresh()
-    assert found(api, "lamp") == ["first", "second"]  # correct, from the slow path
-    assert search.rebuild().swapped
-    assert found(api, "lamp") == ["first", "second"]
-    assert SearchIndexState.objects.get().fresh
-
-
-@pytest.mark.django_db(transaction=True)
-@pytest.mark.integration
-def test_the_rebuild_runs_on_the_live_worker(worker, api):
-    bulk_import(("worker-lamp", "Lamp", ""))
-    assert not search.is_fresh()
-
-    rebuild_search_index.delay()
-
-    deadline = time.monotonic() + 60
-    while not search.is_fresh():
-        assert time.monotonic() < deadline, "the worker did not rebuild the search table"
-        time.sleep(0.2)
-    assert list(ProductSearch.objects.values_list("sku", "name", "description")) == [
-        ("worker-lamp", "lamp", "")
-    ]
-    assert found(api, "lamp") == ["worker-lamp"]
+    search_upkeep.sync()
+    response = api.get(LIST, {"search": "lamp"})
+    assert response.json()["search_catching_up"] is False
+    assert found(api, "lamp") == ["new-lamp-1", "new-lamp-2", "new-lamp-3", "old-lamp"]
 
 
 @pytest.mark.django_db
-def test_a_request_asks_whether_the_table_is_fresh_once(api):
-    from django.test.utils import CaptureQueriesContext
-
+def test_a_request_counts_the_pending_products_once(api):
     make_product(sku="lamp-1", name="Lamp", description="warm lamp")
     with CaptureQueriesContext(connection) as queries:
-        response = api.get(
-            "/api/products/", {"name": "lamp", "description": "warm", "search": "lamp"}
-        )
+        response = api.get(LIST, {"name": "lamp", "description": "warm", "search": "lamp"})
     assert [p["sku"] for p in response.json()["results"]] == ["lamp-1"]
-    state_table = SearchIndexState._meta.db_table
-    assert sum(state_table in q["sql"] for q in queries.captured_queries) == 1
+    counted = [q for q in queries.captured_queries if q["sql"].startswith("SELECT count(*) FROM (")]
+    assert len(counted) == 1
+    assert search.PENDING_TABLE in counted[0]["sql"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_large_change_is_applied_by_a_rebuild_swapped_in(api):
+    with upkeep_paused():
+        make_product(sku="api-1", name="Lamp")
+        bulk_import(
+            *((f"bulk-{n}", f"Chair {n}", "no lamp") for n in range(search_upkeep.SYNC_BATCH_ROWS))
+        )
+
+    result = search_upkeep.sync()
+
+    assert result.rebuilt is not None
+    assert result.rebuilt.swapped
+    assert result.rebuilt.rows == result.rebuilt.covered == search_upkeep.SYNC_BATCH_ROWS + 1
+    assert result.written == result.removed == 0
+    assert_search_table_exact()
+    assert SearchIndexState.objects.get().rebuilt_at is not None
+    assert len(found(api, "lamp", page_size="100")) == 100
+    assert found(api, "chair 4999") == ["bulk-4999"]
+    # The swapped-in table is the model's, with its indexes and its primary key's name, and
+    # the rebuild's own tables are gone.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT indexname FROM pg_indexes WHERE tablename = %s ORDER BY indexname",
+            [ProductSearch._meta.db_table],
+        )
+        assert [row[0] for row in cursor.fetchall()] == [
+            "product_search_desc_trgm",
+            "product_search_name_trgm",
+            "product_search_sku_trgm",
+            "products_productsearch_pkey",
+        ]
+    assert not {search_upkeep.NEW_TABLE, search_upkeep.COVERED_TABLE} & table_names()
+    # The pending table was vacuumed and analyzed: searches plan for it as it is, empty.
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reltuples FROM pg_class WHERE relname = %s", [search.PENDING_TABLE])
+        assert cursor.fetchone() == (0,)
+
+
+def while_indexing(action) -> tuple[search_upkeep.RebuildResult, set[int]]:
+    """A rebuild, with `action` run in another thread while it builds its indexes (after its
+    copy); and the pending marks just after its swap, before any other upkeep can run."""
+    build_indexes, swap_in = search_upkeep._build_indexes, search_upkeep._swap_in
+    errors: list[BaseException] = []
+    after_swap: set[int] = set()
+
+    def run() -> None:
+        try:
+            action()
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    def build_with_action(cursor) -> None:
+        thread = threading.Thread(target=run)
+        thread.start()
+        thread.join(60)
+        build_indexes(cursor)
+
+    def swap_and_look(cursor, generation) -> bool:
+        swapped = swap_in(cursor, generation)
+        after_swap.update(pending_ids())
+        return swapped
+
+    search_upkeep._build_indexes = build_with_action
+    search_upkeep._swap_in = swap_and_look
+    try:
+        result = search_upkeep.rebuild()
+    finally:
+        search_upkeep._build_indexes, search_upkeep._swap_in = build_indexes, swap_in
+    assert not errors, errors
+    return result, after_swap
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_rebuild_overtaken_by_a_delete_of_everything_is_dropped(api):
+    bulk_import(("first", "Lamp", ""))
+
+    def delete_everything() -> None:
+        with psycopg.connect(**psycopg_params(), autocommit=True) as conn:
+            bulk.delete_all_products(conn)
+
+    result, after_swap = while_indexing(delete_everything)
+
+    assert not result.swapped
+    assert after_swap == set()
+    assert search_rows() == {}
+    assert pending_ids() == set()
+    assert found(api, "lamp") == []
+    assert not {search_upkeep.NEW_TABLE, search_upkeep.COVERED_TABLE} & table_names()
+    make_product(sku="second", name="Lamp")
+    assert search_upkeep.sync().written == 1
+    assert_search_table_exact()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_searches_during_rebuilds_see_either_table_never_an_error(api):
+    bulk_import(*((f"lamp-{n}", "Lamp", "") for n in range(50)))
+    search_upkeep.sync()
+    stop = threading.Event()
+    answers: list[tuple[int, int]] = []
+
+    def search_all_the_time() -> None:
+        try:
+            while not stop.is_set():
+                response = api.get(LIST, {"search": "lamp"})
+                answers.append((response.status_code, response.json().get("count", -1)))
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=search_all_the_time)
+    thread.start()
+    rebuilds = 0
+    try:
+        # At least 5 swaps, and until 20 searches ran among them, however busy the machine is.
+        while rebuilds < 5 or (len(answers) < 20 and rebuilds < 100):
+            assert search_upkeep.rebuild().swapped
+            rebuilds += 1
+    finally:
+        stop.set()
+        thread.join(30)
+    assert len(answers) >= 20
+    assert set(answers) == {(200, 50)}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_sync_finding_another_running_leaves_its_rows_to_it(api):
+    """It answers at once instead of waiting in a worker process, and the one running looks
+    again once it lets go of the lock, so a write that committed meanwhile is applied."""
+    bulk_import(("first", "Lamp", ""))
+    applied = threading.Event()
+    go_on = threading.Event()
+    original = search_upkeep._sync_holding_lock
+    calls: list[search_upkeep.SyncResult] = []
+
+    def sync_then_wait():
+        result = original()
+        calls.append(result)
+        if len(calls) == 1:
+            applied.set()
+            go_on.wait(30)
+        return result
+
+    search_upkeep._sync_holding_lock = sync_then_wait
+    try:
+
+        def sync_in_thread() -> None:
+            try:
+                search_upkeep.sync()
+            finally:
+                connections.close_all()
+
+        thread = threading.Thread(target=sync_in_thread)
+        thread.start()
+        assert applied.wait(30)
+        second = make_product(sku="second", name="Lamp")
+        assert search_upkeep.sync_unless_busy() is None
+        assert sync_search_index.apply().get() == {
+            "skipped": "another upkeep runs and applies these rows too"
+        }
+        assert pending_ids() == {second.pk}
+        go_on.set()
+        thread.join(30)
+    finally:
+        search_upkeep._sync_holding_lock = original
+    # The first sync applied "first"; it looked again and applied "second".
+    assert [call.written for call in calls] == [1, 1]
+    assert_search_table_exact()
 
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.integration
-def test_a_rebuild_queued_while_another_runs_does_not_hold_a_worker(worker, api):
-    """It comes back later instead of waiting in a worker process (where the next import would
-    wait behind it), rebuilds once the other is done, and does nothing on a fresh table."""
-    from product_importer.celery import app
+def test_the_live_worker_applies_api_writes_within_seconds(worker, api):
+    created = api.post(LIST, {"sku": "worker-lamp", "name": "Lamp"}, format="json")
+    assert created.status_code == 201
 
-    bulk_import(("busy-lamp", "Lamp", ""))
-    with psycopg.connect(**psycopg_params(), autocommit=True) as other_rebuild:
-        other_rebuild.execute("SELECT pg_advisory_lock(%s)", [search.REBUILD_LOCK_KEY])
-        rebuild_search_index.delay()
-        inspector = app.control.inspect(timeout=1)
-        deadline = time.monotonic() + 10
-        while not scheduled_rebuilds(inspector):
-            assert time.monotonic() < deadline, "the rebuild did not put itself off for later"
-            time.sleep(0.2)
-        assert not any((inspector.active() or {}).values()), "a rebuild waits in the worker"
-        assert not search.is_fresh()
-    deadline = time.monotonic() + 60
-    while not search.is_fresh():
-        assert time.monotonic() < deadline, "the rebuild did not come back once the other ended"
-        time.sleep(0.2)
-    assert found(api, "lamp") == ["busy-lamp"]
-    assert rebuild_search_index.apply().get() == {"skipped": "the search table is fresh"}
+    deadline = time.monotonic() + 10
+    while pending_ids():
+        assert time.monotonic() < deadline, "the worker did not sync the search table"
+        time.sleep(0.1)
+    assert search_rows() == {created.json()["id"]: ("worker-lamp", "lamp", "")}
+    assert found(api, "lamp") == ["worker-lamp"]
 
 
-def scheduled_rebuilds(inspector) -> list[dict[str, Any]]:
-    """The rebuild tasks a worker holds to run later (a countdown)."""
-    return [
-        entry
-        for entries in (inspector.scheduled() or {}).values()
-        for entry in entries
-        if entry["request"]["name"] == "products.rebuild_search_index"
-    ]
+@pytest.mark.django_db(transaction=True)
+def test_the_upkeep_gives_way_to_a_lock_it_would_wait_for():
+    """A delete of every product (here a lock of the search table) never waits for the upkeep,
+    nor deadlocks with it: the upkeep stops within UPKEEP_LOCK_TIMEOUT_MS, keeps its marks and
+    lets go of its lock; the task comes back later."""
+    bulk_import(("lamp-1", "Lamp", ""))
+    with psycopg.connect(**psycopg_params()) as holder:
+        holder.execute(f"LOCK TABLE {ProductSearch._meta.db_table} IN ACCESS EXCLUSIVE MODE")
+        started = time.monotonic()
+        with pytest.raises(OperationalError) as raised:
+            search_upkeep.sync()
+        assert time.monotonic() - started < 5
+        assert sqlstate(raised.value) == "55P03"
+        assert sync_search_index.apply().get() == {
+            "skipped": "gave way to a lock; comes back in a few seconds"
+        }
+        holder.rollback()
+    assert len(pending_ids()) == 1
+    assert search_upkeep.sync_unless_busy() is not None  # the advisory lock was let go
+    assert_search_table_exact()

@@ -81,7 +81,7 @@ def import_csv(content: str) -> tuple[int, int, int, int, int, list[RowError]]:
     conn = connection.connection
     assert isinstance(conn, psycopg.Connection)
     # A transactional test starts from flushed tables: the single rows the migrations create.
-    SearchIndexState.objects.update_or_create(pk=1, defaults={"fresh": True, "generation": 0})
+    SearchIndexState.objects.update_or_create(pk=1, defaults={"generation": 0})
     result = import_products(conn, io.BytesIO(content.encode()))
     return (
         result.total_rows,

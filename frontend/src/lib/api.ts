@@ -125,6 +125,8 @@ export interface Page<T> {
   count_exact?: boolean;
   /** The page's number; null for one counted from the end of a list whose count is an estimate. */
   page?: number | null;
+  /** Products only: the search read the search table alone, a few seconds behind an import. */
+  search_catching_up?: boolean;
   next: string | null;
   previous: string | null;
   results: T[];

@@ -10,7 +10,7 @@ from jobs.db import catalog_lock, job_connection
 from jobs.engine import ImportFailed, Progress, import_products
 from jobs.lifecycle import STAGE_MESSAGES
 from jobs.uploads import CatalogTooLarge, catalog_size, open_catalog
-from products.services import rebuild_search_now
+from products.services import sync_search_now
 
 
 class Command(BaseCommand):
@@ -54,6 +54,7 @@ class Command(BaseCommand):
             self.stdout.write(f"  line {error.line}: {error.reason}")
         if result.invalid_count > 20:
             self.stdout.write(f"  ... and {result.invalid_count - 20:,} more invalid rows.")
-        self.stdout.write("Rebuilding the search table...")
-        rebuilt = rebuild_search_now()
-        self.stdout.write(f"Search table rebuilt in {rebuilt.seconds:.1f} s.")
+        self.stdout.write("Bringing the search table up to date...")
+        synced = sync_search_now()
+        how = "rebuilt" if synced.rebuilt else f"{synced.written + synced.removed:,} rows applied"
+        self.stdout.write(f"Search table up to date ({how}) in {synced.seconds:.1f} s.")

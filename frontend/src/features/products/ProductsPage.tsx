@@ -102,6 +102,12 @@ export function ProductsPage() {
       />
 
       <ErrorMessage error={products.error} prefix="Could not load the products:" />
+      {data?.search_catching_up && (
+        <p className="muted" role="status">
+          Search is catching up with a large import: for a few seconds, these results may miss
+          products it changed.
+        </p>
+      )}
       {data && data.results.length === 0 && (
         <p className="empty">
           {hasFilters ? "No product matches these filters." : "No products yet: import a CSV."}

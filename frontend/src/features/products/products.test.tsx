@@ -102,6 +102,7 @@ describe("ProductsPage", () => {
     renderWithProviders(<ProductsPage />, { path: "/products" });
     expect(await screen.findByText("1–25 of 60 products · page 1 of 3")).toBeInTheDocument();
     expect(screen.getAllByRole("row")).toHaveLength(26);
+    expect(screen.queryByText(/Search is catching up/)).not.toBeInTheDocument();
     await userEvent.click(screen.getByRole("button", { name: "Next" }));
     expect(await screen.findByText("26–50 of 60 products · page 2 of 3")).toBeInTheDocument();
     expect(calls.at(-1)?.url).toBe("/api/products/?page=2&page_size=25");
@@ -208,6 +209,14 @@ describe("ProductsPage", () => {
     renderWithProviders(<ProductsPage />, { path });
     await screen.findByRole("cell", { name: "SKU-1" });
     expect(calls[0]?.url).toBe(url);
+  });
+
+  it("says when the search is catching up with an import", async () => {
+    mockFetch(() => ({ body: { ...page([product(1)]), search_catching_up: true } }));
+    renderWithProviders(<ProductsPage />, { path: "/products?search=lamp" });
+    expect(
+      await screen.findByText(/^Search is catching up with a large import/),
+    ).toBeInTheDocument();
   });
 
   it("keeps the page on screen while the next one loads", async () => {

@@ -6,7 +6,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("products", "0006_product_count_deltas"),
+        ("products", "0007_product_search_pending"),
     ]
 
     operations = [

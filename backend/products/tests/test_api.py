@@ -317,6 +317,7 @@ def test_the_last_page_of_an_empty_list_is_its_first(api):
         "count": 0,
         "count_exact": True,
         "page": 1,
+        "search_catching_up": False,
         "next": None,
         "previous": None,
         "results": [],

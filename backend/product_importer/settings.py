@@ -137,15 +137,24 @@ DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 3)
 # While the database is away, a request waits at most `timeout` for a connection before its 503;
 # a failed connect is tried again for `reconnect_timeout` seconds, then at the next request's
 # need, so the pool is back within a second or so of the database.
-if env_int("DATABASE_POOL_SIZE", 8) > 0:
+DATABASE_POOL_SIZE = env_int("DATABASE_POOL_SIZE", 8)
+if DATABASE_POOL_SIZE > 0:
     DATABASES["default"]["OPTIONS"]["pool"] = {
         "min_size": 1,
-        "max_size": env_int("DATABASE_POOL_SIZE", 8),
+        "max_size": DATABASE_POOL_SIZE,
         "timeout": 3,
         "reconnect_timeout": 2,
     }
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env_int("CONN_MAX_AGE", 0)
+# The web server hands most requests to Django's WSGI handler in a pool of WEB_THREADS threads
+# per process (core/wsgi_bridge.py); no more than the pool has connections, so that no request
+# waits for one. DJANGO_HANDLER=asgi serves them with Django's ASGI handler instead, a thread hop
+# per middleware (what the benchmark compares against: benchmarks/web_cpu.py).
+WEB_THREADS = env_int("WEB_THREADS", DATABASE_POOL_SIZE or 8)
+DJANGO_HANDLER = env_str("DJANGO_HANDLER", "wsgi").lower()
+if DJANGO_HANDLER not in {"wsgi", "asgi"}:
+    raise ImproperlyConfigured(f"DJANGO_HANDLER must be wsgi or asgi, not {DJANGO_HANDLER!r}")
 # A connection is checked before a request uses it (the pool's check: an empty query, about
 # 0.1 ms on loopback): after a database restart, dead ones are replaced, never handed out (all
 # at once: core.db.drop_dead_pooled_connections).

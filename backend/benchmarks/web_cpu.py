@@ -83,7 +83,11 @@ def servers(env: dict[str, str]) -> Iterator[list[Server]]:
     with contextlib.ExitStack() as stack:
         started = []
         for handler in HANDLERS:
-            settings = {"DJANGO_HANDLER": handler, "DJANGO_SETTINGS_MODULE": "benchmarks.settings"}
+            settings = {
+                "DJANGO_HANDLER": handler,
+                "DJANGO_SETTINGS_MODULE": "benchmarks.settings",
+                "LOG_LEVEL": "ERROR",  # not a line for each 404
+            }
             port, process = stack.enter_context(web_server({**env, **settings}, BACKEND_DIR))
             started.append(Server(handler, port, process))
         yield started

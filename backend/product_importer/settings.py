@@ -169,6 +169,11 @@ API_STATEMENT_TIMEOUT = env_int("API_STATEMENT_TIMEOUT", 10)
 API_LOCK_TIMEOUT_MS = env_int("API_LOCK_TIMEOUT_MS", 800)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# Django's ModelBackend, with each user's groups and permissions kept in the cache (Redis) for
+# ACCESS_CACHE_SECONDS, dropped at once when they change (core/access.py); 0 turns it off.
+AUTHENTICATION_BACKENDS = ["core.access.AccessBackend"]
+ACCESS_CACHE_SECONDS = env_int("ACCESS_CACHE_SECONDS", 60)
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -210,7 +215,7 @@ REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
 # is away the throttles let requests through (core/throttling.py) rather than wait for it.
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "core.cache.RedisCache",  # Django's, one redis-py client kept per server
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": "cache",
         "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
@@ -257,7 +262,8 @@ REST_FRAMEWORK = {
     # NUM_PROXIES-th address from the right of X-Forwarded-For (behind that many proxies).
     "NUM_PROXIES": env_int("NUM_PROXIES", 0),
     "DEFAULT_PAGINATION_CLASS": "core.pagination.PageNumberPagination",
-    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    # django-filter's, skipped where no filter is asked for (core/filters.py).
+    "DEFAULT_FILTER_BACKENDS": ["core.filters.FilterBackend"],
     # drf-spectacular's, with the errors every view shares (401, 403, 429, ...) documented.
     "DEFAULT_SCHEMA_CLASS": "core.schema.AutoSchema",
     # DRF's three, the JSON one with a size limit and a nesting bound (core/parsers.py).

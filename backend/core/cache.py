@@ -1,30 +1,36 @@
-"""Django's Redis cache, with one redis-py client kept per server.
+"""Django's Redis cache, its redis-py client and connections kept once per process.
 
-Django's `RedisCacheClient` makes a `redis.Redis` for every call (`get_client`), and making
-one, with its table of response callbacks, costs more CPU than the GET it is made for. A
-client holds no connection of its own (they are the pool's) and may be shared between threads,
-so one per server is kept. Each thread still has its cache object (`django.core.cache.caches`).
+Django's cache handler keeps a cache object per context (`django.core.cache.caches`), and a
+request served from an event loop (Django's ASGI handler, `core.wsgi_bridge`) runs in a copy of
+the loop's context: every request made its cache object anew, with a connection pool of its
+own, so its first cache call connected to Redis again (with redis-py's handshake). Django's
+`RedisCacheClient` also makes a `redis.Redis` for every call, whose table of response callbacks
+costs more CPU than the GET it is made for. Here the client of each server, with its connection
+pool, is made once per process and shared: redis-py's clients and pools are thread-safe, and a
+pool reconnects by itself in a forked child (the Celery workers).
 """
 
+import threading
 from typing import Any
 
 from django.core.cache.backends import redis as django_redis
 
+_clients: dict[tuple[str, str], Any] = {}
+_lock = threading.Lock()
+
 
 class RedisCacheClient(django_redis.RedisCacheClient):
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._clients: dict[int, Any] = {}
-
     def get_client(self, key: Any = None, *, write: bool = False) -> Any:
         index = self._get_connection_pool_index(write)
-        client = self._clients.get(index)
+        server = self._servers[index]
+        ident = (server, repr(sorted(self._pool_options.items())))
+        client = _clients.get(ident)
         if client is None:
-            if index not in self._pools:  # as Django's _get_connection_pool, for this index
-                self._pools[index] = self._pool_class.from_url(
-                    self._servers[index], **self._pool_options
-                )
-            client = self._clients[index] = self._client(connection_pool=self._pools[index])
+            with _lock:
+                client = _clients.get(ident)
+                if client is None:
+                    pool = self._pool_class.from_url(server, **self._pool_options)
+                    client = _clients[ident] = self._client(connection_pool=pool)
         return client
 
 

@@ -170,7 +170,8 @@ API_LOCK_TIMEOUT_MS = env_int("API_LOCK_TIMEOUT_MS", 800)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Django's ModelBackend, with each user's groups and permissions kept in the cache (Redis) for
-# ACCESS_CACHE_SECONDS, dropped at once when they change (core/access.py); 0 turns it off.
+# ACCESS_CACHE_SECONDS, dropped at once when they change (core/access.py); so is the user of an
+# API token (core/tokens.py). 0 turns both off.
 AUTHENTICATION_BACKENDS = ["core.access.AccessBackend"]
 ACCESS_CACHE_SECONDS = env_int("ACCESS_CACHE_SECONDS", 60)
 
@@ -242,8 +243,9 @@ CELERY_BROKER_CONNECTION_MAX_RETRIES = None
 
 REST_FRAMEWORK = {
     # Token first, so an anonymous request is answered 401 with a WWW-Authenticate header.
+    # DRF's, with the token's user kept in the cache (core/tokens.py).
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "core.tokens.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     # Each view names the permission of each action; the roles hold them (core/roles.py).

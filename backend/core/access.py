@@ -61,7 +61,7 @@ class AccessBackend(ModelBackend):
         return cached
 
 
-def access_of(user: User) -> Access:
+def access_of(user: Any) -> Access:
     """The user's groups and permissions: from the request's user object, the cache, or the
     database (then cached). For an active, signed-in user."""
     if "_access_cache" in user.__dict__:
@@ -87,7 +87,7 @@ def access_of(user: User) -> Access:
     return access
 
 
-def _read_access(user: User) -> Access:
+def _read_access(user: Any) -> Access:
     names = frozenset(user.groups.values_list("name", flat=True))
     permissions = frozenset(ModelBackend().get_all_permissions(user))
     return {"groups": names, "permissions": permissions}

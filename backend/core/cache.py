@@ -21,16 +21,17 @@ _lock = threading.Lock()
 
 class RedisCacheClient(django_redis.RedisCacheClient):
     def get_client(self, key: Any = None, *, write: bool = False) -> Any:
-        index = self._get_connection_pool_index(write)
-        server = self._servers[index]
-        ident = (server, repr(sorted(self._pool_options.items())))
+        django: Any = self  # the attributes of Django's client, which its stubs leave out
+        index = django._get_connection_pool_index(write)
+        server = django._servers[index]
+        ident = (server, repr(sorted(django._pool_options.items())))
         client = _clients.get(ident)
         if client is None:
             with _lock:
                 client = _clients.get(ident)
                 if client is None:
-                    pool = self._pool_class.from_url(server, **self._pool_options)
-                    client = _clients[ident] = self._client(connection_pool=pool)
+                    pool = django._pool_class.from_url(server, **django._pool_options)
+                    client = _clients[ident] = django._client(connection_pool=pool)
         return client
 
 

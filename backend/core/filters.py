@@ -8,7 +8,7 @@ from rest_framework.request import Request
 from rest_framework.settings import api_settings
 
 
-class FilterBackend(DjangoFilterBackend):
+class FilterBackend(DjangoFilterBackend):  # type: ignore[misc]
     """DjangoFilterBackend builds the view's FilterSet and its form, and validates it, on every
     request: for a list page that names no filter, more CPU than its two queries. A request
     whose query string holds nothing but the page, the page size and the format gets the

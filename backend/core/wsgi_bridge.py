@@ -18,14 +18,14 @@ stream, an ASGI app of its own.
 from __future__ import annotations
 
 from a2wsgi import WSGIMiddleware
-from a2wsgi.wsgi_typing import WSGIApp
+from django.core.handlers.wsgi import WSGIHandler
 
 from .body_limits import ASGIApp, Message, Receive, Scope, Send
 
 
-def serve_wsgi(app: WSGIApp, *, threads: int) -> ASGIApp:
-    """An ASGI app that serves HTTP requests with the WSGI `app`, in a pool of `threads`."""
-    bridge = WSGIMiddleware(app, workers=threads)
+def serve_wsgi(app: WSGIHandler, *, threads: int) -> ASGIApp:
+    """An ASGI app that serves HTTP requests with Django's WSGI `app`, in a pool of `threads`."""
+    bridge = WSGIMiddleware(app, workers=threads)  # type: ignore[arg-type]  # a response iterates
 
     async def serve(scope: Scope, receive: Receive, send: Send) -> None:
         chunks: list[bytes] = []

@@ -164,9 +164,10 @@ def redis_away() -> Iterator[None]:
 
 
 def test_while_redis_is_away_access_is_read_from_the_database(client, viewer, redis_away):
-    first_status, first = tables_read(client, "get", "/api/products/")
+    first_status, _ = tables_read(client, "get", "/api/products/")
     assign_role(User.objects.get(pk=viewer.pk), EDITOR)  # its signals cannot reach Redis
-    second_status, second = tables_read(client, "post", "/api/products/", data={"sku": "x-1", "name": "X"})
+    new = {"sku": "x-1", "name": "X"}
+    second_status, second = tables_read(client, "post", "/api/products/", data=new)
 
     assert first_status == 200
     assert second_status == 201

@@ -12,7 +12,7 @@ import asyncio
 import http.client
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -33,7 +33,8 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.integration]
 
 @pytest.fixture
 def token(user: Any) -> str:
-    return Token.objects.get_or_create(user=user)[0].key
+    key: str = Token.objects.get_or_create(user=user)[0].key
+    return key
 
 
 @pytest.fixture
@@ -85,7 +86,7 @@ def call(
             await asyncio.Event().wait()  # the client stays until the answer is sent
             raise AssertionError
 
-        async def send(message: dict[str, Any]) -> None:
+        async def send(message: Mapping[str, Any]) -> None:
             if message["type"] == "http.response.start":
                 answer["status"] = message["status"]
             else:
@@ -137,7 +138,7 @@ def test_the_export_is_served_by_django_asgi(token, handlers):
 def test_an_upload_is_served_by_django_asgi(token, handlers):
     boundary = "serving-test"
     body = (
-        f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.txt\"\r\n"
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="a.txt"\r\n'
         f"Content-Type: text/plain\r\n\r\nnot a catalog\r\n--{boundary}--\r\n"
     ).encode()
 

@@ -51,4 +51,4 @@ def test_a_page_reads_as_drf_reads_it() -> None:
 
     page = ProductSerializer(products, many=True).data
 
-    assert page == [drf_representation(product) for product in products]
+    assert list(page) == [drf_representation(product) for product in products]

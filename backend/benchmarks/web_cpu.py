@@ -86,7 +86,6 @@ def servers(env: dict[str, str]) -> Iterator[list[Server]]:
             settings = {
                 "DJANGO_HANDLER": handler,
                 "DJANGO_SETTINGS_MODULE": "benchmarks.settings",
-                "LOG_LEVEL": "ERROR",  # not a line for each 404
             }
             port, process = stack.enter_context(web_server({**env, **settings}, BACKEND_DIR))
             started.append(Server(handler, port, process))

@@ -5,7 +5,7 @@ PY := $(abspath $(VENV))/bin/python
 DATA_DIR ?= .data
 
 .DEFAULT_GOAL := help
-.PHONY: help run test test-fast fuzz lint lock venv-run venv-dev format frontend bench bench-api bench-pages bench-webhooks dataset import admin-password user clean
+.PHONY: help run test test-fast fuzz lint lock venv-run venv-dev format frontend bench bench-api bench-pages bench-web-cpu bench-webhooks dataset import admin-password user clean
 
 help:
 	@echo "make run        set up, start PostgreSQL, Redis, web and worker; Ctrl-C stops them"
@@ -18,6 +18,7 @@ help:
 	@echo "make bench      a 500,000-row import: ours end to end vs the floor and the seed"
 	@echo "make bench-api  API latency on 500,000 products: idle, during an import, after"
 	@echo "make bench-pages  first, middle and last pages of each order on 500,000 rows, in-process"
+	@echo "make bench-web-cpu  the web server's CPU per request (10,000 products); ARGS=--rows N"
 	@echo "make bench-webhooks  import and API with 10 webhooks (one silent) vs none; ARGS=--rows N"
 	@echo "make dataset    write a seeded 500,000-row CSV to $(DATA_DIR)/products-500k.csv"
 	@echo "make import FILE=products.csv   import a CSV now, with a progress bar"
@@ -118,6 +119,10 @@ bench-api: venv-dev
 
 bench-pages: venv-dev
 	cd backend && $(PY) -m benchmarks.pages $(ARGS)
+
+# The web-CPU part of bench-api alone, on a smaller catalog (benchmarks/web_cpu.py).
+bench-web-cpu: venv-dev
+	cd backend && $(PY) -m benchmarks.api --web-cpu-only --rows 10000 $(ARGS)
 
 bench-webhooks: venv-dev
 	cd backend && $(PY) -m benchmarks.webhooks $(ARGS)

@@ -13,6 +13,11 @@ class CoreConfig(AppConfig):
 
     def ready(self) -> None:
         post_migrate.connect(ensure_role_groups_after_migrate, dispatch_uid="core.roles")
+        # These import auth's models: not before the apps are ready.
+        from . import access, tokens
+
+        access.connect_signals()
+        tokens.connect_signals()
         from .sign_in import log_failed_sign_in  # imports DRF's views: not before apps are ready
 
         user_login_failed.connect(log_failed_sign_in, dispatch_uid="core.sign_in")

@@ -28,6 +28,8 @@ from django.contrib.auth.models import (
     PermissionsMixin,
 )
 
+from .access import access_of
+
 VIEWER = "viewer"
 EDITOR = "editor"
 ADMIN = "admin"
@@ -78,13 +80,8 @@ def role_of(user: AnyUser) -> str | None:
         return None
     if user.is_superuser:
         return ADMIN
-    if "_role_cache" in user.__dict__:  # one query per request at most
-        cached: str | None = user.__dict__["_role_cache"]
-        return cached
-    names = set(user.groups.filter(name__in=ROLE_NAMES).values_list("name", flat=True))
-    role = next((name for name in reversed(ROLE_NAMES) if name in names), None)
-    user.__dict__["_role_cache"] = role
-    return role
+    names = access_of(user)["groups"]  # cached between requests (core.access)
+    return next((name for name in reversed(ROLE_NAMES) if name in names), None)
 
 
 def permissions_of(user: AnyUser) -> list[str]:
@@ -114,7 +111,7 @@ def assign_role(user: Any, role: str) -> None:
     if user.is_staff != staff:
         user.is_staff = staff
         user.save(update_fields=["is_staff"])
-    for cache in ("_role_cache", "_perm_cache", "_user_perm_cache", "_group_perm_cache"):
+    for cache in ("_access_cache", "_perm_cache", "_user_perm_cache", "_group_perm_cache"):
         user.__dict__.pop(cache, None)
 
 

@@ -137,15 +137,24 @@ DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 3)
 # While the database is away, a request waits at most `timeout` for a connection before its 503;
 # a failed connect is tried again for `reconnect_timeout` seconds, then at the next request's
 # need, so the pool is back within a second or so of the database.
-if env_int("DATABASE_POOL_SIZE", 8) > 0:
+DATABASE_POOL_SIZE = env_int("DATABASE_POOL_SIZE", 8)
+if DATABASE_POOL_SIZE > 0:
     DATABASES["default"]["OPTIONS"]["pool"] = {
         "min_size": 1,
-        "max_size": env_int("DATABASE_POOL_SIZE", 8),
+        "max_size": DATABASE_POOL_SIZE,
         "timeout": 3,
         "reconnect_timeout": 2,
     }
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env_int("CONN_MAX_AGE", 0)
+# The web server hands most requests to Django's WSGI handler in a pool of WEB_THREADS threads
+# per process (core/wsgi_bridge.py); no more than the pool has connections, so that no request
+# waits for one. DJANGO_HANDLER=asgi serves them with Django's ASGI handler instead, a thread hop
+# per middleware (what the benchmark compares against: benchmarks/web_cpu.py).
+WEB_THREADS = env_int("WEB_THREADS", DATABASE_POOL_SIZE or 8)
+DJANGO_HANDLER = env_str("DJANGO_HANDLER", "wsgi").lower()
+if DJANGO_HANDLER not in {"wsgi", "asgi"}:
+    raise ImproperlyConfigured(f"DJANGO_HANDLER must be wsgi or asgi, not {DJANGO_HANDLER!r}")
 # A connection is checked before a request uses it (the pool's check: an empty query, about
 # 0.1 ms on loopback): after a database restart, dead ones are replaced, never handed out (all
 # at once: core.db.drop_dead_pooled_connections).
@@ -159,6 +168,12 @@ API_STATEMENT_TIMEOUT = env_int("API_STATEMENT_TIMEOUT", 10)
 # deadlock_timeout (1 s), so that in a deadlock the API write, never the import, gives way.
 API_LOCK_TIMEOUT_MS = env_int("API_LOCK_TIMEOUT_MS", 800)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# Django's ModelBackend, with each user's groups and permissions kept in the cache (Redis) for
+# ACCESS_CACHE_SECONDS, dropped at once when they change (core/access.py); so is the user of an
+# API token (core/tokens.py). 0 turns both off.
+AUTHENTICATION_BACKENDS = ["core.access.AccessBackend"]
+ACCESS_CACHE_SECONDS = env_int("ACCESS_CACHE_SECONDS", 60)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -201,7 +216,7 @@ REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
 # is away the throttles let requests through (core/throttling.py) rather than wait for it.
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "core.cache.RedisCache",  # Django's, one redis-py client kept per server
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": "cache",
         "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
@@ -228,8 +243,9 @@ CELERY_BROKER_CONNECTION_MAX_RETRIES = None
 
 REST_FRAMEWORK = {
     # Token first, so an anonymous request is answered 401 with a WWW-Authenticate header.
+    # DRF's, with the token's user kept in the cache (core/tokens.py).
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "core.tokens.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     # Each view names the permission of each action; the roles hold them (core/roles.py).
@@ -248,7 +264,8 @@ REST_FRAMEWORK = {
     # NUM_PROXIES-th address from the right of X-Forwarded-For (behind that many proxies).
     "NUM_PROXIES": env_int("NUM_PROXIES", 0),
     "DEFAULT_PAGINATION_CLASS": "core.pagination.PageNumberPagination",
-    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    # django-filter's, skipped where no filter is asked for (core/filters.py).
+    "DEFAULT_FILTER_BACKENDS": ["core.filters.FilterBackend"],
     # drf-spectacular's, with the errors every view shares (401, 403, 429, ...) documented.
     "DEFAULT_SCHEMA_CLASS": "core.schema.AutoSchema",
     # DRF's three, the JSON one with a size limit and a nesting bound (core/parsers.py).

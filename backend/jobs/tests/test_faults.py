@@ -181,9 +181,10 @@ def assert_imported_whole(job: Job) -> dict[str, Any]:
 
 def test_a_worker_killed_mid_import_fails_its_job_within_seconds(api, workers, settings):
     job = start_import()
-    wait_until_in_its_transaction(job)
+    holder = hold_in_its_transaction(job)
 
     workers.kill("jobs")
+    holder.close()  # the killed worker's backend, freed, finds its client gone and rolls back
     killed = time.monotonic()
     settings.JOB_HEARTBEAT_TIMEOUT = 5  # the worker beats every second
     while (body := api.get(f"/api/job/{job.pk}/status/").json())["status"] == "PROCESSING":

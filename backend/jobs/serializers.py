@@ -17,6 +17,8 @@ class JobSerializer(serializers.ModelSerializer[Job]):
     changes_csv_url = serializers.SerializerMethodField()
     apply_url = serializers.SerializerMethodField()
     preview_expires_at = serializers.DateTimeField(source="expires_at", read_only=True)
+    # A string, not a UUID object: the live stream encodes the data with plain json.
+    source_job = serializers.UUIDField(source="source_job_id", read_only=True, allow_null=True)
 
     class Meta:
         model = Job

@@ -3,6 +3,7 @@ runs and their changes, apply, expiry, import profiles, retry with a mapping, th
 
 import csv
 import io
+import json
 from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -148,7 +149,7 @@ def test_the_changes_page_through_a_large_preview(api, worker):
     assert api.get(job["changes_url"], {"page": "x"}).status_code == 404
 
 
-def test_apply_imports_the_preview_once(api, worker):
+def test_apply_imports_the_preview_once(api, worker, user, live_server_url):
     make_product(sku="LAMP-1", name="Lamp")
     preview = finished(api, b"sku,name\nLAMP-1,Renamed\nMUG-2,Mug\n", dry_run="true")
 
@@ -170,6 +171,15 @@ def test_apply_imports_the_preview_once(api, worker):
     )
     assert api.get(preview["status_url"]).json()["apply_url"] is None
     assert not Job.objects.get(pk=applied["id"]).file  # the import removed the upload
+    # Its live stream carries the same JSON, `source_job` as a string.
+    token, _ = Token.objects.get_or_create(user=user)
+    stream = requests.get(
+        f"{live_server_url}{urlsplit(applied['events_url']).path}",
+        headers={"Authorization": f"Token {token.key}"},
+        timeout=30,
+    )
+    events = [line for line in stream.text.splitlines() if line.startswith("data: ")]
+    assert json.loads(events[-1].removeprefix("data: "))["source_job"] == preview["id"]
 
 
 def test_only_a_completed_dry_run_can_be_applied(api, worker):

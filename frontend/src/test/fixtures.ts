@@ -58,6 +58,17 @@ export function makeJob(overrides: Partial<Job> = {}): Job {
     status_url: "http://testserver/api/job/5b0c0000-0000-4000-8000-000000000001/status/",
     events_url: "http://testserver/api/job/5b0c0000-0000-4000-8000-000000000001/events/",
     errors_url: null,
+    dry_run: false,
+    options: { on_error: "skip", update_existing: true, mapping: {}, profile: null },
+    unchanged_count: 0,
+    skipped_count: 0,
+    changes_url: null,
+    changes_csv_url: null,
+    apply_url: null,
+    source_job: null,
+    file_columns: null,
+    needs_mapping: false,
+    preview_expires_at: null,
     ...overrides,
   };
 }

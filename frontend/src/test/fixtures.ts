@@ -1,11 +1,14 @@
 import type { Role, SessionUser } from "@/features/auth";
 import type { Job } from "@/features/imports";
 
-const VIEWER = ["imports.view_job", "products.view_product"];
+const VIEWER = ["imports.view_job", "imports.view_importprofile", "products.view_product"];
 const EDITOR = [
   ...VIEWER,
   "imports.act_on_own_job",
   "imports.import_products",
+  "imports.add_importprofile",
+  "imports.change_importprofile",
+  "imports.delete_importprofile",
   "products.add_product",
   "products.change_product",
   "products.delete_product",

@@ -2,7 +2,7 @@ import { useId, useState } from "react";
 import { Button, ErrorMessage } from "@/components/ui";
 import { formatBytes } from "@/lib/format";
 import type { UploadRequest } from "./api";
-import { FIELDS, mappingFor, mappingProblems, rowsAsMapped } from "./columns";
+import { FIELDS, mappingFor, mappingProblems, rowsAsMapped, sendableMapping } from "./columns";
 import { FIELD_LABELS, MappingFields } from "./MappingFields";
 import { ProfileControls } from "./ProfileControls";
 import type { FileSample } from "./sample";
@@ -40,12 +40,16 @@ export function ImportSetup({ chosen, onSubmit, onCancel }: ImportSetupProps) {
   const mapping = mappingFor(columns, choices);
   const problems = sample ? mappingProblems(columns, mapping) : [];
   const reading = sample === null && !readError;
-  const options: ImportOptions = { on_error: onError, update_existing: updateExisting, mapping };
+  const options: ImportOptions = {
+    on_error: onError,
+    update_existing: updateExisting,
+    mapping: sendableMapping(mapping),
+  };
 
   function submit(dryRun: boolean) {
     onSubmit({
       dryRun,
-      mapping: sample ? mapping : null,
+      mapping: sample ? options.mapping : null,
       on_error: onError,
       update_existing: updateExisting,
       profile: profileId,

@@ -44,7 +44,8 @@ export function MappingFields({ columns, mapping, onChange, disabled }: MappingF
                 id={selectId}
                 className="input"
                 value={field ?? ""}
-                disabled={disabled}
+                // The API cannot name a column without a name: it is ignored.
+                disabled={disabled || !column.trim()}
                 aria-invalid={taken(field) || undefined}
                 onChange={(event) =>
                   onChange({

@@ -1,5 +1,6 @@
 import { useId, useState, type FormEvent } from "react";
 import { Button, Dialog, ErrorMessage, TextField } from "@/components/ui";
+import { useAccess } from "@/features/auth";
 import { ApiError } from "@/lib/api";
 import { useCreateProfile, useProfiles } from "./profiles";
 import type { ImportOptions, ImportProfile } from "./types";
@@ -16,7 +17,9 @@ export interface ProfileControlsProps {
 /** Pick a saved profile (its mapping and options apply), or save the form's as a new one. */
 export function ProfileControls({ profileId, current, onPick, disabled }: ProfileControlsProps) {
   const selectId = useId();
-  const profiles = useProfiles();
+  const access = useAccess();
+  const maySave = access.can("imports.add_importprofile");
+  const profiles = useProfiles(access.can("imports.view_importprofile"));
   const [saving, setSaving] = useState(false);
   const list = profiles.data?.results ?? [];
   return (
@@ -43,9 +46,11 @@ export function ProfileControls({ profileId, current, onPick, disabled }: Profil
           ))}
         </select>
       </div>
-      <Button size="small" onClick={() => setSaving(true)} disabled={disabled}>
-        Save as a profile
-      </Button>
+      {maySave && (
+        <Button size="small" onClick={() => setSaving(true)} disabled={disabled}>
+          Save as a profile
+        </Button>
+      )}
       <ErrorMessage error={profiles.error} prefix="Could not load the saved profiles:" />
       <Dialog open={saving} onClose={() => setSaving(false)} title="Save as a profile">
         <SaveProfileForm

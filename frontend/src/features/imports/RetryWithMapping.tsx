@@ -1,6 +1,6 @@
 import { useState } from "react";
 import { Button } from "@/components/ui";
-import { mappingFor, mappingProblems } from "./columns";
+import { mappingFor, mappingProblems, sendableMapping } from "./columns";
 import { MappingFields } from "./MappingFields";
 import type { Job, Mapping } from "./types";
 
@@ -29,7 +29,7 @@ export function RetryWithMapping({ job, onRetry, retrying }: RetryWithMappingPro
         variant="primary"
         busy={retrying}
         disabled={problems.length > 0}
-        onClick={() => onRetry(mapping)}
+        onClick={() => onRetry(sendableMapping(mapping))}
       >
         Retry with this mapping
       </Button>

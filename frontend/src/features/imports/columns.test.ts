@@ -6,6 +6,7 @@ import {
   mappingProblems,
   normalizeHeader,
   rowsAsMapped,
+  sendableMapping,
 } from "./columns";
 
 describe("header guessing", () => {
@@ -47,6 +48,24 @@ describe("header guessing", () => {
       mappingFor(["code", "name", "notes"], { code: "sku", notes: "description", gone: "active" }),
     ).toEqual({ code: "sku", name: "name", notes: "description" });
     expect(mappingFor(["sku", "name"], { sku: null })).toEqual({ sku: null, name: "name" });
+  });
+
+  it("names columns in their normal form too, and guesses only the fields left open", () => {
+    expect(
+      mappingFor(["item_code", "Title", "Desc", "Notes"], {
+        "Item Code": "sku",
+        notes: "description",
+      }),
+    ).toEqual({
+      item_code: "sku",
+      Title: "name",
+      Desc: null,
+      Notes: "description",
+    });
+  });
+
+  it("leaves out the columns without a name when sending", () => {
+    expect(sendableMapping({ sku: "sku", " ": null, "": null })).toEqual({ sku: "sku" });
   });
 });
 

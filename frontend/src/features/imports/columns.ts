@@ -45,16 +45,34 @@ export function guessMapping(columns: string[]): Mapping {
 }
 
 /**
- * `columns` mapped by `saved` where it names them and guessed where it does not, as the server
- * reads a mapping.
+ * `columns` read with a saved mapping as the server reads one: a column the mapping names (as
+ * the header spells it, or in the same normal form) takes its field; the others are guessed, but
+ * only for the fields the mapping left open.
  */
 export function mappingFor(columns: string[], saved: Mapping = {}): Mapping {
+  const savedByName = new Map<string, ProductField | null>();
+  for (const [column, field] of Object.entries(saved)) {
+    savedByName.set(column.trim(), field);
+    if (!savedByName.has(normalizeHeader(column))) savedByName.set(normalizeHeader(column), field);
+  }
+  const named = (column: string) =>
+    savedByName.has(column.trim())
+      ? savedByName.get(column.trim())
+      : savedByName.get(normalizeHeader(column));
+  const assigned = new Set(columns.map(named).filter((field) => field));
   return Object.fromEntries(
-    columns.map((column) => [
-      column,
-      Object.hasOwn(saved, column) ? (saved[column] ?? null) : guessField(column),
-    ]),
+    columns.map((column) => {
+      const field = named(column);
+      if (field !== undefined) return [column, field];
+      const guess = guessField(column);
+      return [column, guess && !assigned.has(guess) ? guess : null];
+    }),
   );
+}
+
+/** A mapping as the API takes it: a column without a name cannot be named, and is ignored. */
+export function sendableMapping(mapping: Mapping): Mapping {
+  return Object.fromEntries(Object.entries(mapping).filter(([column]) => column.trim() !== ""));
 }
 
 /** What stops a mapping from being imported, in words: a field twice, sku or name missing. */

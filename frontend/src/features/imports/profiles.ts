@@ -5,8 +5,9 @@ import type { ImportOptions, ImportProfile } from "./types";
 export const profilesKey = ["import-profiles"] as const;
 
 /** The saved import profiles (the first hundred, as the server orders them). */
-export function useProfiles() {
+export function useProfiles(enabled = true) {
   return useQuery({
+    enabled,
     queryKey: profilesKey,
     queryFn: ({ signal }) =>
       apiFetch<Page<ImportProfile>>(`/api/import-profiles/${queryString({ page_size: 100 })}`, {

@@ -14,8 +14,11 @@ export interface ImportOptions {
   mapping: Mapping;
 }
 
-/** An import's options as the server applied them. */
-export interface AppliedOptions extends Partial<ImportOptions> {
+/** An import's options as the server applied them (mapping null: guessed from the header). */
+export interface AppliedOptions {
+  on_error?: OnError;
+  update_existing?: boolean;
+  mapping?: Mapping | null;
   profile?: number | null;
 }
 

@@ -3,9 +3,10 @@
 Access follows Django's permissions (`user.has_perm`); a role is the group that bundles them, and
 its name is what the dashboard shows and the 403s say. Each role holds the one before it:
 
-- viewer: reads products (list, one, export) and jobs (history, status, live progress);
-- editor: also writes products one at a time, imports, and acts on the jobs it started (retry;
-  the cancel, apply and revert to come take the same permission);
+- viewer: reads products (list, one, export), jobs (history, status, live progress, a dry
+  run's changes) and import profiles;
+- editor: also writes products one at a time, imports, keeps import profiles, and acts on the
+  jobs it started (retry, apply; the cancel and revert to come take the same permission);
 - admin: also deletes all products, manages webhooks and users, acts on anyone's jobs, and
   downloads anyone's error reports.
 
@@ -36,13 +37,18 @@ ADMIN = "admin"
 # Lowest first: each role holds the permissions of the ones before it.
 ROLE_NAMES = (VIEWER, EDITOR, ADMIN)
 
-_VIEWER_PERMISSIONS = frozenset({"products.view_product", "imports.view_job"})
+_VIEWER_PERMISSIONS = frozenset(
+    {"products.view_product", "imports.view_job", "imports.view_importprofile"}
+)
 _EDITOR_PERMISSIONS = _VIEWER_PERMISSIONS | {
     "products.add_product",
     "products.change_product",
     "products.delete_product",
     "imports.import_products",
     "imports.act_on_own_job",
+    "imports.add_importprofile",
+    "imports.change_importprofile",
+    "imports.delete_importprofile",
 }
 _ADMIN_PERMISSIONS = _EDITOR_PERMISSIONS | {
     "imports.delete_all_products",
@@ -115,22 +121,27 @@ def assign_role(user: Any, role: str) -> None:
         user.__dict__.pop(cache, None)
 
 
-def ensure_role_groups(group_model: Any, permission_model: Any) -> dict[str, Any]:
+def ensure_role_groups(
+    group_model: Any, permission_model: Any, *, skip_missing: bool = False
+) -> dict[str, Any]:
     """The role groups by name, each made with its permissions if it is missing.
 
     Takes the models as arguments so that a migration can pass its historical ones. A group that
-    exists is left as it is. Raises LookupError if a permission of the table does not exist yet.
+    exists is left as it is. Raises LookupError if a permission of the table does not exist yet,
+    unless `skip_missing` (the first migration's, before later models' migrations, which grant
+    their permissions themselves).
     """
     groups = {}
     for name in ROLE_NAMES:
         group, created = group_model.objects.get_or_create(name=name)
         if created:
-            group.permissions.set(_permissions(permission_model, ROLE_PERMISSIONS[name]))
+            wanted = ROLE_PERMISSIONS[name]
+            group.permissions.set(_permissions(permission_model, wanted, skip_missing))
         groups[name] = group
     return groups
 
 
-def _permissions(permission_model: Any, names: frozenset[str]) -> list[Any]:
+def _permissions(permission_model: Any, names: frozenset[str], skip_missing: bool) -> list[Any]:
     found = {
         f"{p.content_type.app_label}.{p.codename}": p
         for p in permission_model.objects.select_related("content_type").filter(
@@ -138,6 +149,6 @@ def _permissions(permission_model: Any, names: frozenset[str]) -> list[Any]:
         )
     }
     missing = sorted(names - found.keys())
-    if missing:
+    if missing and not skip_missing:
         raise LookupError(f"These permissions do not exist (migrate first): {', '.join(missing)}")
-    return [found[name] for name in sorted(names)]
+    return [found[name] for name in sorted(names) if name in found]

@@ -70,14 +70,18 @@ def worker_command(
 def worker_commands(*, concurrency: int, log_level: str = "INFO") -> dict[str, list[str]]:
     """The workers of `make run` (and the benchmarks), by name.
 
-    Imports get processes of their own. Webhook deliveries get a worker of their own, at the
+    Imports get processes of their own, and the beat that queues the periodic tasks. Webhook
+    deliveries get a worker of their own, at the
     lowest CPU priority (`devstack.background`): its one dispatcher at a time sends from threads
     of its own, and takes the CPU that the web server, the imports and PostgreSQL leave.
     """
     background = [sys.executable, "-m", "devstack.background"]
     webhooks = worker_command(concurrency=1, log_level=log_level, queues="webhooks")
     return {
-        "worker": worker_command(concurrency=concurrency, log_level=log_level, queues="imports"),
+        "worker": [
+            *worker_command(concurrency=concurrency, log_level=log_level, queues="imports"),
+            "--beat",  # the periodic tasks (settings.CELERY_BEAT_SCHEDULE)
+        ],
         "webhooks worker": [*background, *webhooks, "--pool", "threads"],
     }
 

@@ -19,14 +19,15 @@ import redis
 from celery import current_app
 from django import db
 from django.conf import settings
-from django.db import connection
-from django.db.models import F
+from django.core.files.storage import default_storage
+from django.db import connection, transaction
+from django.db.models import F, Q
 from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerError
 
 from webhooks.services import emit_event
 
-from .models import Job
+from .models import Job, JobChange
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +39,7 @@ STAGE_MESSAGES = {
     "failed": "Failed",
 }
 DONE_MESSAGES = {Job.Kind.IMPORT: "Import complete", Job.Kind.BULK_DELETE: "Delete complete"}
+PREVIEW_DONE = "Preview complete"
 RETRIED_DONE = " (retried automatically after the database went away)"
 UNFINISHED = [Job.Status.PENDING, Job.Status.PROCESSING]
 DEAD_WORKER_ERROR = (
@@ -65,10 +67,15 @@ FRESH_OUTCOME: dict[str, Any] = {
     "percent": 0,
     "created_count": 0,
     "updated_count": 0,
+    "unchanged_count": 0,
+    "skipped_count": 0,
     "invalid_count": 0,
     "duplicate_count": 0,
     "deleted_count": 0,
     "errors_file": "",
+    "file_columns": None,
+    "needs_mapping": False,
+    "expires_at": None,
     "started_at": None,
     "finished_at": None,
     "heartbeat_at": None,
@@ -161,24 +168,30 @@ def heartbeat(job: Job) -> Iterator[None]:
         thread.join()
 
 
-def finish(job: Job, *, error: str = "", **counts: int) -> bool:
-    """End a job that has not ended yet: FAILED with `error`, else COMPLETED with `counts`.
+def finish(job: Job, *, error: str = "", note: str = "", **fields: Any) -> bool:
+    """End a job that has not ended yet: FAILED with `error`, else COMPLETED with `fields`
+    (counts, and the like); `note` follows the done message ("Import complete. ...").
 
-    False if the job had already ended (a job failed as dead whose worker comes back, say).
+    False if the job had already ended (a job failed as dead whose worker comes back, say). A
+    dry run sends no webhook event: it changed nothing.
     """
     status = Job.Status.FAILED if error else Job.Status.COMPLETED
-    done = DONE_MESSAGES[Job.Kind(job.kind)] + (RETRIED_DONE if job.automatic_retries else "")
+    done = (PREVIEW_DONE if job.dry_run else DONE_MESSAGES[Job.Kind(job.kind)]) + (
+        RETRIED_DONE if job.automatic_retries else ""
+    )
+    if note:
+        done = f"{done}. {note}"
     ended = Job.objects.filter(pk=job.pk, status__in=UNFINISHED).update(
         status=status,
         stage="failed" if error else "done",
-        message=STAGE_MESSAGES["failed"] if error else done,
+        message=STAGE_MESSAGES["failed"] if error else done[:255],
         error_message=error,
         percent=F("percent") if error else 100,
         finished_at=timezone.now(),
         heartbeat_at=timezone.now(),
-        **counts,
+        **fields,
     )
-    event_type = END_EVENTS.get((Job.Kind(job.kind), status))
+    event_type = None if job.dry_run else END_EVENTS.get((Job.Kind(job.kind), status))
     if ended and event_type:
         # One webhook event per job, never one per row; sent once this update is committed.
         data = Job.objects.values(*END_EVENT_FIELDS).get(pk=job.pk)
@@ -198,7 +211,7 @@ def fail_dead_jobs() -> None:
     cutoff = heartbeat_cutoff()
     dead = list(
         Job.objects.filter(status=Job.Status.PROCESSING, heartbeat_at__lt=cutoff).only(
-            "pk", "kind", "heartbeat_at", "automatic_retries"
+            "pk", "kind", "dry_run", "heartbeat_at", "automatic_retries"
         )
     )
     restarted = database_started_at() if dead else cutoff
@@ -262,3 +275,25 @@ def queued_job_tasks() -> int:
     names = set(JOB_TASKS.values())
     messages = broker.lrange(settings.CELERY_TASK_DEFAULT_QUEUE, 0, -1)
     return sum(1 for m in messages if json.loads(m).get("headers", {}).get("task") in names)
+
+
+def preview_expired(job: Job) -> bool:
+    """A dry run past PREVIEW_KEEP_HOURS: it can no longer be applied, nor its changes read."""
+    return job.expires_at is not None and job.expires_at <= timezone.now()
+
+
+def prune_expired_previews() -> int:
+    """Remove the files and the changes of dry runs past PREVIEW_KEEP_HOURS; how many."""
+    expired = list(
+        Job.objects.filter(dry_run=True, expires_at__lte=timezone.now())
+        .filter(Q(file__gt="") | Q(jobchange__isnull=False))
+        .distinct()
+        .values_list("pk", "file")
+    )
+    for pk, name in expired:
+        if name:
+            default_storage.delete(name)
+        with transaction.atomic():
+            JobChange.objects.filter(job_id=pk).delete()
+            Job.objects.filter(pk=pk).update(file="")
+    return len(expired)

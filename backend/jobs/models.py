@@ -29,10 +29,25 @@ class Job(models.Model):
     percent = models.PositiveSmallIntegerField(default=0)
     created_count = models.BigIntegerField(default=0)
     updated_count = models.BigIntegerField(default=0)
+    unchanged_count = models.BigIntegerField(default=0)
+    skipped_count = models.BigIntegerField(default=0)
     invalid_count = models.BigIntegerField(default=0)
     duplicate_count = models.BigIntegerField(default=0)
     deleted_count = models.BigIntegerField(default=0)
     error_message = models.TextField(blank=True, default="")
+    # An import's options (`jobs.options`): on_error, update_existing, mapping, profile, as
+    # applied. A dry run writes no product: it records the changes an import would make.
+    dry_run = models.BooleanField(default=False)
+    options = models.JSONField(default=dict, blank=True)
+    # The file's header once read, and whether the job failed because it did not map.
+    file_columns = models.JSONField(null=True, blank=True)
+    needs_mapping = models.BooleanField(default=False)
+    # A completed dry run keeps its file and its changes until then (PREVIEW_KEEP_HOURS).
+    expires_at = models.DateTimeField(null=True, blank=True)
+    # The dry run that an import applies (`POST /api/jobs/<id>/apply/`).
+    source_job = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="applications"
+    )
     # The uploaded file in the default storage, and its name as the user gave it.
     file = models.CharField(max_length=500, blank=True, default="")
     file_name = models.CharField(max_length=255, blank=True, default="")
@@ -78,3 +93,60 @@ class Job(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.status in {self.Status.COMPLETED, self.Status.FAILED}
+
+
+class JobChange(models.Model):
+    """A product that a job changes, or that a dry run would: the row as written and the
+    product as it was (previous_*, null for a create). Numbered in SKU order from 1 per job.
+
+    Written and removed in bulk by SQL (`jobs.engine.staging`, `jobs.services`): the key to
+    the job cascades in the database, never through Django's collector (a job may have half a
+    million of them).
+    """
+
+    class Action(models.TextChoices):
+        CREATE = "create"
+        UPDATE = "update"
+
+    pk = models.CompositePrimaryKey("job_id", "seq")
+    job = models.ForeignKey(Job, on_delete=models.DO_NOTHING, db_constraint=False)
+    seq = models.IntegerField()
+    action = models.CharField(max_length=6, choices=Action.choices)
+    product_id = models.BigIntegerField(null=True)
+    sku = models.TextField()
+    name = models.TextField()
+    description = models.TextField()
+    active = models.BooleanField()
+    # Null for a create: the product did not exist (an empty description is "").
+    previous_sku = models.TextField(null=True)  # noqa: DJ001
+    previous_name = models.TextField(null=True)  # noqa: DJ001
+    previous_description = models.TextField(null=True)  # noqa: DJ001
+    previous_active = models.BooleanField(null=True)
+
+    class Meta:
+        ordering = ["job", "seq"]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.sku}"
+
+
+class ImportProfile(models.Model):
+    """Saved options of an import: a mapping of a file's columns and what to do with bad rows
+    and with products that exist. An upload names one as `profile`."""
+
+    class OnError(models.TextChoices):
+        SKIP = "skip"
+        ABORT = "abort"
+
+    name = models.CharField(max_length=100, unique=True)
+    mapping = models.JSONField(default=dict, blank=True)
+    on_error = models.CharField(max_length=5, choices=OnError.choices, default=OnError.SKIP)
+    update_existing = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name

@@ -15,11 +15,13 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
 from kombu.exceptions import OperationalError as BrokerError
 from rest_framework.exceptions import APIException
 
-from .lifecycle import finish, reopen
+from .lifecycle import finish, preview_expired, reopen
 from .models import Job
+from .options import DEFAULTS
 from .tasks import run_bulk_delete, run_import
 from .uploads import check_upload
 
@@ -45,8 +47,15 @@ def check_upload_size(content_length: int) -> None:
         )
 
 
-def create_import_job(*, upload: UploadedFile[Any] | None, created_by: User | None = None) -> Job:
-    """Check the upload, store it (streamed, never whole in memory) and queue its import."""
+def create_import_job(
+    *,
+    upload: UploadedFile[Any] | None,
+    created_by: User | None = None,
+    options: dict[str, Any] | None = None,
+    dry_run: bool = False,
+) -> Job:
+    """Check the upload, store it (streamed, never whole in memory) and queue its import, or
+    its dry run, with `options` as applied (`jobs.options`)."""
     upload = check_upload(upload)
     name = upload.name or "upload.csv"
     job_id = uuid.uuid4()
@@ -54,10 +63,66 @@ def create_import_job(*, upload: UploadedFile[Any] | None, created_by: User | No
     suffix = ".csv.gz" if name.lower().endswith(".gz") else ".csv"
     stored = default_storage.save(f"uploads/{job_id}{suffix}", upload)
     job = Job.objects.create(
-        id=job_id, kind=Job.Kind.IMPORT, file=stored, file_name=name, created_by=created_by
+        id=job_id,
+        kind=Job.Kind.IMPORT,
+        file=stored,
+        file_name=name,
+        created_by=created_by,
+        options=options or dict(DEFAULTS),
+        dry_run=dry_run,
     )
     _enqueue(job, run_import)
     return job
+
+
+class PreviewGone(APIException):
+    status_code = 410
+    default_code = "preview_expired"
+
+
+class JobNotApplicable(APIException):
+    status_code = 409
+    default_code = "not_applicable"
+
+
+def apply_preview(*, preview: Job, created_by: User | None = None) -> Job:
+    """Queue the import of a completed dry run's file with its options: the new job takes the
+    file over (a preview is applied once), and names the preview as its `source_job`."""
+    if not (preview.dry_run and preview.status == Job.Status.COMPLETED):
+        raise JobNotApplicable("Only a completed dry run (a preview) can be applied.")
+    if preview_expired(preview):
+        raise PreviewGone(_expired_words(preview))
+    with transaction.atomic():
+        locked = Job.objects.select_for_update().get(pk=preview.pk)
+        applied = locked.applications.order_by("created_at").first()
+        if applied is not None or not locked.file:
+            where = f" as import {applied.pk}" if applied is not None else ""
+            raise JobNotApplicable(f"This preview was applied already{where}.")
+        job = Job.objects.create(
+            kind=Job.Kind.IMPORT,
+            file=locked.file,
+            file_name=locked.file_name,
+            created_by=created_by,
+            options=locked.options,
+            source_job=locked,
+        )
+        Job.objects.filter(pk=locked.pk).update(file="")
+    _enqueue(job, run_import, keep_file=True)  # a failed apply keeps it, for a retry
+    return job
+
+
+def _expired_words(preview: Job) -> str:
+    hours = settings.PREVIEW_KEEP_HOURS
+    return (
+        f"This preview expired: its file and changes are kept for {hours} hours "
+        "(PREVIEW_KEEP_HOURS). Upload the file again."
+    )
+
+
+def check_preview_kept(job: Job) -> None:
+    """A 410 for a dry run past PREVIEW_KEEP_HOURS: its changes are gone, or about to be."""
+    if preview_expired(job):
+        raise PreviewGone(_expired_words(job))
 
 
 def create_bulk_delete_job(*, created_by: User | None = None) -> Job:
@@ -83,13 +148,15 @@ class JobNotRetryable(APIException):
     default_code = "not_retryable"
 
 
-def retry_import_job(*, job: Job) -> Job:
-    """Queue a FAILED import again, from the file it stored, under the same job id."""
+def retry_import_job(*, job: Job, options: dict[str, Any] | None = None) -> Job:
+    """Queue a FAILED import again, from the file it stored, under the same job id; with
+    `options` (as applied, `jobs.options`) instead of its own, a mapping for its header, say."""
     if job.kind != Job.Kind.IMPORT or job.status != Job.Status.FAILED:
         raise JobNotRetryable("Only a failed import can be retried.")
     if not job.file or not default_storage.exists(job.file):
         raise JobNotRetryable("The uploaded file is no longer stored: upload it again.")
-    reset = reopen(job.pk, automatic_retries=0)
+    changed = {} if options is None else {"options": options}
+    reset = reopen(job.pk, automatic_retries=0, **changed)
     if not reset:  # a concurrent retry won
         raise JobNotRetryable("This import is already being retried.")
     job.refresh_from_db()

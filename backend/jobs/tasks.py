@@ -57,6 +57,12 @@ def run_jobs(task: Task[..., None], job_id: str, *, automatic_retry: bool) -> No
         logger.warning("job %s: could not queue its automatic retry: %s", job.pk, exc)
 
 
+@shared_task(name="imports.prune_expired")
+def prune_expired() -> int:
+    """The files and changes of previews past PREVIEW_KEEP_HOURS, removed (beat, settings)."""
+    return lifecycle.prune_expired_previews()
+
+
 @worker_ready.connect
 def requeue_on_start(sender: Any, **kwargs: Any) -> None:
     """A worker of the jobs' queue, as it starts, queues a job task if PENDING jobs wait and

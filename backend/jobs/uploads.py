@@ -14,6 +14,8 @@ from django.core.files.uploadedfile import UploadedFile
 from rest_framework.exceptions import ValidationError
 
 ACCEPTED_SUFFIXES = (".csv", ".csv.gz")
+CONTROL_BYTES: Final = bytes(b for b in range(32) if b not in b"\t\r\n")
+BINARY_SHARE: Final = 0.1
 SNIFF_BYTES = 64 * 1024
 # The compression ratio counts only past this much CSV: a small file (a header and a few rows
 # alike) may compress very well, and costs nothing.
@@ -138,8 +140,8 @@ def check_upload(upload: UploadedFile[Any] | None) -> UploadedFile[Any]:
     """The upload if it looks like a CSV file; a 400 with a clear message otherwise.
 
     Only the start of the file is read here (the rest is the engine's business): it must be
-    non-empty (a UTF-8 BOM alone is empty), decompress if it is gzip, and be UTF-8 text without
-    NUL bytes; a file of a kind people upload by mistake (gzip named .csv, ZIP or .xlsx, an
+    non-empty (a UTF-8 BOM alone is empty), decompress if it is gzip, and be UTF-8 text, not
+    mostly binary; a file of a kind people upload by mistake (gzip named .csv, ZIP or .xlsx, an
     image, UTF-16) is named in the message.
     """
     if upload is None:
@@ -175,11 +177,18 @@ def check_upload(upload: UploadedFile[Any] | None) -> UploadedFile[Any]:
         codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
     except UnicodeDecodeError as exc:
         raise ValidationError({"file": [_not_utf8(head, exc.start)]}) from exc
-    if b"\x00" in head:
+    if _mostly_binary(head):
         raise ValidationError(
-            {"file": ["The file is not text (it contains NUL bytes): upload a CSV."]}
+            {"file": ["The file is not text (most of its first bytes are binary): upload a CSV."]}
         )
     return upload
+
+
+def _mostly_binary(head: bytes) -> bool:
+    """More than BINARY_SHARE of the bytes are NUL or other control bytes than tab, CR and LF:
+    a binary file. A NUL byte here and there is a bad row, which the import reports."""
+    binary = len(head) - len(head.translate(None, CONTROL_BYTES))
+    return binary > BINARY_SHARE * len(head)
 
 
 def _not_utf8(head: bytes, offset: int) -> str:

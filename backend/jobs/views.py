@@ -4,9 +4,9 @@
 from typing import Any
 
 from django.core.files.storage import default_storage
-from django.http import FileResponse
+from django.http import FileResponse, HttpResponse, StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
@@ -22,8 +22,15 @@ from core.schema import QUEUE_UNAVAILABLE, error_response
 from core.throttling import JobsThrottle
 
 from . import lifecycle, services
-from .models import Job
-from .serializers import JobSerializer, UploadSerializer
+from .changes import TEMPLATE_CSV, ChangesPagination, changes_csv
+from .models import ImportProfile, Job
+from .options import ImportOptionsSerializer
+from .serializers import (
+    ImportProfileSerializer,
+    JobChangeSerializer,
+    JobSerializer,
+    UploadSerializer,
+)
 
 # Anyone with a role reads every job's state; a job's files hold rows of someone's upload, so
 # only its creator and admins download them. Acting on a job: an editor on its own, an admin on any.
@@ -57,13 +64,20 @@ class JobViewSet(LiveJobsMixin, viewsets.ReadOnlyModelViewSet[Job]):
     required_permissions = {
         "list": READ_JOBS,
         "retrieve": READ_JOBS,
-        # Cancel, apply and revert, when they come, take the same two permissions.
+        # Cancel and revert, when they come, take the same two permissions.
         "retry": Rule(
             "imports.act_on_any_job",
             "retry jobs",
             own_permission="imports.act_on_own_job",
             own_verb="retry this job",
         ),
+        "apply": Rule(
+            "imports.act_on_any_job",
+            "apply previews",
+            own_permission="imports.act_on_own_job",
+            own_verb="apply this preview",
+        ),
+        "changes": READ_FILES,
     }
 
     @extend_schema(
@@ -76,9 +90,45 @@ class JobViewSet(LiveJobsMixin, viewsets.ReadOnlyModelViewSet[Job]):
     )
     @action(detail=True, methods=["post"], throttle_classes=JOB_THROTTLES)
     def retry(self, request: Request, pk: str | None = None) -> Response:
-        """Queue a FAILED import again from its stored file (409 for any other job)."""
-        job = services.retry_import_job(job=self.get_object())
+        """Queue a FAILED import again from its stored file (409 for any other job); a body
+        may change its options (`mapping`, `on_error`, `update_existing`, `profile`)."""
+        job = self.get_object()
+        given = ImportOptionsSerializer(data=request.data)
+        given.is_valid(raise_exception=True)
+        options = given.applied(base=job.options) if given.validated_data else None
+        job = services.retry_import_job(job=job, options=options)
         return Response(self.get_serializer(job).data, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(
+        request=None,
+        responses={
+            202: JobSerializer,
+            409: error_response("Not a completed dry run, or applied already."),
+            410: error_response("The preview expired (PREVIEW_KEEP_HOURS)."),
+            503: QUEUE_UNAVAILABLE,
+        },
+    )
+    @action(detail=True, methods=["post"], throttle_classes=JOB_THROTTLES)
+    def apply(self, request: Request, pk: str | None = None) -> Response:
+        """Import what a completed dry run previewed: its stored file, with its options, as a
+        new import job whose `source_job` is the preview."""
+        job = services.apply_preview(preview=self.get_object(), created_by=signed_in_user(request))
+        return Response(self.get_serializer(job).data, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(
+        responses={
+            200: JobChangeSerializer(many=True),
+            410: error_response("The preview expired (PREVIEW_KEEP_HOURS)."),
+        },
+        parameters=[OpenApiParameter("page", int, description="A page number, from 1.")],
+    )
+    @action(detail=True, methods=["get"])
+    def changes(self, request: Request, pk: str | None = None) -> Response:
+        """What a dry run would change, product by product, in SKU order, 50 to a page: the
+        row as it would be written and the product as it is (`previous_*`, null for a create)."""
+        job = self.get_object()
+        check_has_changes(job)
+        return ChangesPagination().respond(request, job, JobChangeSerializer)
 
 
 class JobErrorsView(GenericAPIView[Job]):
@@ -104,6 +154,30 @@ class JobErrorsView(GenericAPIView[Job]):
         )
 
 
+def check_has_changes(job: Job) -> None:
+    """A 404 for a job with no list of changes, a 410 for a preview whose list expired."""
+    if not job.dry_run or job.status != Job.Status.COMPLETED:
+        raise NotFound("Only a completed dry run has a list of changes.")
+    services.check_preview_kept(job)
+
+
+class JobChangesCsvView(GenericAPIView[Job]):
+    """What a dry run would change, as CSV: `action,sku,name,description,active,previous_sku,
+    previous_name,previous_description,previous_active`, streamed in SKU order."""
+
+    queryset = Job.objects.all()
+    owner_field = "created_by_id"
+    required_permissions = {"get": READ_FILES}
+
+    @extend_schema(responses={(200, "text/csv"): OpenApiTypes.STR})
+    def get(self, request: Request, *args: object, **kwargs: object) -> StreamingHttpResponse:
+        job = self.get_object()
+        check_has_changes(job)
+        response = StreamingHttpResponse(changes_csv(job), content_type="text/csv")
+        response["Content-Disposition"] = f'attachment; filename="import-{job.pk}-changes.csv"'
+        return response
+
+
 class JobStatusView(LiveJobsMixin, RetrieveAPIView[Job]):
     """A job's state and progress (the path the first version of the API used)."""
 
@@ -124,19 +198,49 @@ class UploadView(GenericAPIView[Any]):
 
     @extend_schema(
         request={
-            "multipart/form-data": {
-                "type": "object",
-                "properties": {"file": {"type": "string", "format": "binary"}},
-            }
+            "multipart/form-data": UploadSerializer,
         },
         responses={202: JobSerializer, 503: QUEUE_UNAVAILABLE},
     )
     def post(self, request: Request) -> Response:
         services.check_upload_size(int(request.META.get("CONTENT_LENGTH") or 0))
+        given = ImportOptionsSerializer(data=request.data)
+        given.is_valid(raise_exception=True)
         job = services.create_import_job(
-            upload=request.FILES.get("file"), created_by=signed_in_user(request)
+            upload=request.FILES.get("file"),
+            created_by=signed_in_user(request),
+            options=given.applied(),
+            dry_run=given.validated_data.get("dry_run", False),
         )
         return Response(JobSerializer(job, context={"request": request}).data, status=202)
+
+
+class ImportProfileViewSet(viewsets.ModelViewSet[ImportProfile]):
+    """Saved import options: a mapping of a file's columns, `on_error` and `update_existing`.
+    An upload names one as `profile`."""
+
+    queryset = ImportProfile.objects.all()
+    serializer_class = ImportProfileSerializer
+    required_permissions = {
+        "list": Rule("imports.view_importprofile", "read import profiles"),
+        "retrieve": Rule("imports.view_importprofile", "read import profiles"),
+        "create": Rule("imports.add_importprofile", "save import profiles"),
+        "update": Rule("imports.change_importprofile", "edit import profiles"),
+        "partial_update": Rule("imports.change_importprofile", "edit import profiles"),
+        "destroy": Rule("imports.delete_importprofile", "delete import profiles"),
+    }
+
+
+class TemplateView(APIView):
+    """A catalog to start from: the header an import reads, and two example rows."""
+
+    required_permissions = {"get": Rule("products.view_product", "read products")}
+
+    @extend_schema(responses={(200, "text/csv"): OpenApiTypes.STR})
+    def get(self, request: Request) -> HttpResponse:
+        response = HttpResponse(TEMPLATE_CSV, content_type="text/csv")
+        response["Content-Disposition"] = 'attachment; filename="products-template.csv"'
+        return response
 
 
 class BulkDeleteView(GenericAPIView[Job]):

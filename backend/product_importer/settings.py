@@ -240,6 +240,13 @@ CELERY_TASK_IGNORE_RESULT = True
 # again, which does nothing twice (`jobs.tasks`).
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+# The periodic tasks, run by the beat inside the imports worker (`celery worker --beat`), from
+# a schedule kept in memory: no schedule file, and a second worker's beat only repeats work that
+# is safe to repeat.
+CELERY_BEAT_SCHEDULER = "celery.beat:Scheduler"
+CELERY_BEAT_SCHEDULE = {
+    "prune-expired-previews": {"task": "imports.prune_expired", "schedule": 600.0},
+}
 
 REST_FRAMEWORK = {
     # Token first, so an anonymous request is answered 401 with a WWW-Authenticate header.
@@ -290,6 +297,9 @@ MAX_BODY_BYTES = env_int("MAX_BODY_BYTES", 1024**2)
 # beyond either, the import fails and changes nothing (jobs/uploads.py).
 MAX_IMPORT_BYTES = env_int("MAX_IMPORT_BYTES", 4 * 1024**3)
 MAX_GZIP_RATIO = env_int("MAX_GZIP_RATIO", 200)
+# A dry run (a preview) keeps its file and its changes this many hours, for `apply`; then they
+# are removed, within ten minutes (the beat's `imports.prune_expired`).
+PREVIEW_KEEP_HOURS = env_int("PREVIEW_KEEP_HOURS", 24)
 # Django's CSRF failure page: JSON under /api/ (core/views.py).
 CSRF_FAILURE_VIEW = "core.views.csrf_failure"
 # A running job's worker writes a heartbeat every JOB_HEARTBEAT_INTERVAL seconds; a job whose

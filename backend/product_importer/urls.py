@@ -8,7 +8,16 @@ from core.session import SessionView
 from core.sign_in import TokenView, admin_login, browsable_api_login
 from core.views import healthz
 from jobs.events import JobEventsView
-from jobs.views import BulkDeleteView, JobErrorsView, JobStatusView, JobViewSet, UploadView
+from jobs.views import (
+    BulkDeleteView,
+    ImportProfileViewSet,
+    JobChangesCsvView,
+    JobErrorsView,
+    JobStatusView,
+    JobViewSet,
+    TemplateView,
+    UploadView,
+)
 from products.views import ProductViewSet
 from webhooks.views import WebhookViewSet
 
@@ -16,12 +25,16 @@ router = Router()
 router.register("products", ProductViewSet, basename="product")
 router.register("jobs", JobViewSet, basename="job")
 router.register("webhooks", WebhookViewSet, basename="webhook")
+router.register("import-profiles", ImportProfileViewSet, basename="import-profile")
 
 urlpatterns = [
     # The seed's paths of the two endpoints that create jobs, before the router's product detail
     # route (which would take "upload" for an id).
     path("api/products/upload/", UploadView.as_view(), name="product-upload"),
     path("api/products/bulk_delete/", BulkDeleteView.as_view(), name="product-bulk-delete"),
+    path("api/products/template.csv", TemplateView.as_view(), name="product-template"),
+    # Before the router's, whose `changes` action would take `.csv` for a format suffix.
+    path("api/jobs/<uuid:pk>/changes.csv", JobChangesCsvView.as_view(), name="job-changes-csv"),
     path("api/", include(router.urls)),
     path("api/job/<uuid:pk>/status/", JobStatusView.as_view(), name="job-status"),
     path("api/job/<uuid:pk>/events/", JobEventsView.as_view(), name="job-events"),

@@ -31,47 +31,70 @@ def sku_key_sql(column: str) -> str:
     return f"{KEY_FUNCTION}({column})"
 
 
-def upsert_chunk_sql(*, source: str, has_description: bool, has_active: bool) -> str:
-    """Upsert the next chunk: the winners (newest rows) of the next LIMIT keys after a key.
-
-    `source` is a table of staged rows (position, sku, name, description, active, sku_key),
-    sorted by `sku_key`, then position newest first; the statement takes the key after which to
-    start and the LIMIT as parameters. It answers how many products it created, how many it
-    wrote, how many staged rows it dealt with (duplicates included) and the last key. When the
-    file has an `active` column, the rows that give a value set it and the others keep the
-    product's (two INSERTs over disjoint keys); a new product is active unless the file says
-    otherwise. `xmax = 0` holds for a freshly inserted row and not for one updated by ON
-    CONFLICT: that is how created and updated rows are told apart without sending a row back.
-    """
-    updates = ["name = EXCLUDED.name", "sku = EXCLUDED.sku", "updated_at = EXCLUDED.updated_at"]
-    if has_description:
-        updates.append("description = EXCLUDED.description")
-    variants = [("", updates)]
-    if has_active:
-        variants = [
-            (" WHERE active IS NOT NULL", [*updates, "active = EXCLUDED.active"]),
-            (" WHERE active IS NULL", updates),
-        ]
-    inserts = [
-        f"written_{number} AS (INSERT INTO {PRODUCT_TABLE} AS p"
-        " (sku, name, description, active, created_at, updated_at)"
-        " SELECT sku, name, coalesce(description, ''), coalesce(active, true), now(), now()"
-        f" FROM chunk{condition}"
-        f" ON CONFLICT (sku_key) DO UPDATE SET {', '.join(assignments)}"
-        " RETURNING (xmax = 0) AS created)"
-        for number, (condition, assignments) in enumerate(variants)
-    ]
-    created = " + ".join(
-        f"(SELECT count(*) FILTER (WHERE created) FROM written_{number})"
-        for number in range(len(variants))
-    )
+def chunk_sql(source: str) -> str:
+    """The next chunk of staged rows: the winners (newest rows) of the next LIMIT keys after a
+    key, with how many staged rows each stands for. `source` is a table of staged rows
+    (position, sku, name, description, active, sku_key), sorted by `sku_key`, then position
+    newest first; the key and the LIMIT are the statement's first two parameters."""
     return (
-        "WITH chunk AS MATERIALIZED ("
+        "chunk AS MATERIALIZED ("
         " SELECT DISTINCT ON (sku_key) sku_key, sku, name, description, active,"
         " count(*) OVER (PARTITION BY sku_key) AS copies"
-        f" FROM {source} WHERE sku_key > %s ORDER BY sku_key, position DESC LIMIT %s"
-        f"), {', '.join(inserts)}"
-        f" SELECT {created}, count(*), coalesce(sum(copies), 0)::bigint, max(sku_key) FROM chunk"
+        f" FROM {source} WHERE sku_key > %s ORDER BY sku_key, position DESC LIMIT %s)"
+    )
+
+
+def upsert_chunk_sql(
+    *, source: str, has_description: bool, has_active: bool, update_existing: bool = True
+) -> str:
+    """Upsert the next chunk (`chunk_sql`).
+
+    It answers how many products it created, how many it updated, how many staged rows it dealt
+    with (duplicates included), the last key, and how many keys the chunk had. A product equal
+    to its row (SKU spelling, name, and the description and active flag when the row gives them)
+    is not written: the ON CONFLICT's WHERE leaves it, so it is neither returned nor counted as
+    updated, and its `updated_at` stays. With `update_existing` False, every product that
+    exists is left alone (DO NOTHING). When the file has an `active` column, the rows that give
+    a value set it and the others keep the product's (two INSERTs over disjoint keys); a new
+    product is active unless the file says otherwise. `xmax = 0` holds for a freshly inserted row
+    and not for one updated by ON CONFLICT: that is how created and updated rows are told apart
+    without sending a row back.
+    """
+    compared = ["sku", "name"] + (["description"] if has_description else [])
+    variants = [("", compared)]
+    if has_active:
+        variants = [
+            (" WHERE active IS NOT NULL", [*compared, "active"]),
+            (" WHERE active IS NULL", compared),
+        ]
+    inserts = []
+    for number, (condition, columns) in enumerate(variants):
+        if update_existing:
+            assignments = [f"{column} = EXCLUDED.{column}" for column in columns]
+            changed = " OR ".join(
+                f"p.{column} IS DISTINCT FROM EXCLUDED.{column}" for column in columns
+            )
+            conflict = (
+                f"DO UPDATE SET {', '.join(assignments)}, updated_at = EXCLUDED.updated_at"
+                f" WHERE {changed}"
+            )
+        else:
+            conflict = "DO NOTHING"
+        inserts.append(
+            f"written_{number} AS (INSERT INTO {PRODUCT_TABLE} AS p"
+            " (sku, name, description, active, created_at, updated_at)"
+            " SELECT sku, name, coalesce(description, ''), coalesce(active, true), now(), now()"
+            f" FROM chunk{condition}"
+            f" ON CONFLICT (sku_key) {conflict}"
+            " RETURNING (xmax = 0) AS created)"
+        )
+    written = " UNION ALL ".join(f"SELECT created FROM written_{n}" for n in range(len(variants)))
+    return (
+        f"WITH {chunk_sql(source)}, {', '.join(inserts)},"
+        f" written AS ({written})"
+        " SELECT (SELECT count(*) FILTER (WHERE created) FROM written),"
+        " (SELECT count(*) FILTER (WHERE NOT created) FROM written),"
+        " coalesce(sum(copies), 0)::bigint, max(sku_key), count(*) FROM chunk"
     )
 
 

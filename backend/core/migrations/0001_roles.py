@@ -25,8 +25,9 @@ def create_roles(apps: Any, schema_editor: Any) -> None:
             create_permissions(config, apps=apps, verbosity=0, using=schema_editor.connection.alias)
         finally:
             config.models_module = models_module
+    # Permissions of models that later migrations make are granted by those migrations.
     groups = ensure_role_groups(
-        apps.get_model("auth", "Group"), apps.get_model("auth", "Permission")
+        apps.get_model("auth", "Group"), apps.get_model("auth", "Permission"), skip_missing=True
     )
     user_model = apps.get_model(settings.AUTH_USER_MODEL)
     without_role = user_model.objects.exclude(groups__name__in=ROLE_NAMES)

@@ -20,7 +20,7 @@ from rest_framework.schemas.generators import EndpointEnumerator, is_api_view
 from rest_framework.test import APIClient
 
 from core.roles import ADMIN, EDITOR, ROLE_PERMISSIONS, VIEWER, assign_role
-from jobs.models import Job
+from jobs.models import ImportProfile, Job
 from products.tests.factories import make_product
 from webhooks.models import Delivery, Event, Webhook
 
@@ -43,12 +43,23 @@ EXPECTED: dict[tuple[str, str], tuple[int, ...]] = {
     ("GET", "/api/products/export/"): (401, 403, 200, 200, 200),
     ("POST", "/api/products/upload/"): (401, 403, 403, 202, 202),
     ("POST", "/api/products/bulk_delete/"): (401, 403, 403, 403, 202),
+    ("GET", "/api/products/template.csv"): (401, 403, 200, 200, 200),
     ("GET", "/api/jobs/"): (401, 403, 200, 200, 200),
     ("GET", "/api/jobs/{pk}/"): (401, 403, 200, 200, 200, 200),
     ("POST", "/api/jobs/{pk}/retry/"): (401, 403, 403, 202, 202, 403),
+    # The jobs of the matrix are failed imports: permitted, then refused as no completed preview.
+    ("POST", "/api/jobs/{pk}/apply/"): (401, 403, 403, 409, 409, 403),
+    ("GET", "/api/jobs/{pk}/changes/"): (401, 403, 403, 404, 404, 403),
+    ("GET", "/api/jobs/{pk}/changes.csv"): (401, 403, 403, 404, 404, 403),
     ("GET", "/api/jobs/{pk}/errors.csv"): (401, 403, 403, 200, 200, 403),
     ("GET", "/api/job/{pk}/status/"): (401, 403, 200, 200, 200, 200),
     ("GET", "/api/job/{pk}/events/"): (401, 403, 200, 200, 200, 200),
+    ("GET", "/api/import-profiles/"): (401, 403, 200, 200, 200),
+    ("POST", "/api/import-profiles/"): (401, 403, 403, 201, 201),
+    ("GET", "/api/import-profiles/{pk}/"): (401, 403, 200, 200, 200),
+    ("PUT", "/api/import-profiles/{pk}/"): (401, 403, 403, 200, 200),
+    ("PATCH", "/api/import-profiles/{pk}/"): (401, 403, 403, 200, 200),
+    ("DELETE", "/api/import-profiles/{pk}/"): (401, 403, 403, 204, 204),
     ("GET", "/api/webhooks/"): (401, 403, 403, 403, 200),
     ("POST", "/api/webhooks/"): (401, 403, 403, 403, 201),
     ("GET", "/api/webhooks/{pk}/"): (401, 403, 403, 403, 200),
@@ -79,6 +90,9 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/api/webhooks/"): {"url": "http://127.0.0.1:9/new", "events": ["product.created"]},
     ("PUT", "/api/webhooks/{pk}/"): {"url": "http://127.0.0.1:9/put", "events": ["import.failed"]},
     ("PATCH", "/api/webhooks/{pk}/"): {"description": "changed"},
+    ("POST", "/api/import-profiles/"): {"name": "Shop export", "mapping": {"Item Code": "sku"}},
+    ("PUT", "/api/import-profiles/{pk}/"): {"name": "Renamed", "on_error": "abort"},
+    ("PATCH", "/api/import-profiles/{pk}/"): {"update_existing": False},
 }
 
 
@@ -177,6 +191,7 @@ def world() -> Iterator[dict[str, Any]]:
             EDITOR_OTHERS: editor,
         },
         "product": make_product(sku="MINE-1").pk,
+        "import-profile": ImportProfile.objects.create(name="Spreadsheet").pk,
         "webhook": webhook.pk,
         "delivery": delivery.pk,
         "jobs": {EDITOR: failed_import(editor), EDITOR_OTHERS: failed_import(admin)},
@@ -191,7 +206,10 @@ def concrete(path: str, caller: str, world: dict[str, Any]) -> str:
     job = world["jobs"][EDITOR_OTHERS if caller == EDITOR_OTHERS else EDITOR]
     if path.startswith("/api/job"):
         return path.replace("{pk}", str(job.pk))
-    key = "webhook" if path.startswith("/api/webhooks/") else "product"
+    key = next(
+        (name for name in ("webhook", "import-profile") if path.startswith(f"/api/{name}s/")),
+        "product",
+    )
     return path.replace("{pk}", str(world[key])).replace("{delivery_id}", str(world["delivery"]))
 
 

@@ -109,12 +109,16 @@ def test_sign_out_needs_the_csrf_token_of_a_signed_in_user(browser, user):
 @pytest.mark.parametrize(
     ("role", "permissions"),
     [
-        (VIEWER, ["imports.view_job", "products.view_product"]),
+        (VIEWER, ["imports.view_importprofile", "imports.view_job", "products.view_product"]),
         (
             EDITOR,
             [
                 "imports.act_on_own_job",
+                "imports.add_importprofile",
+                "imports.change_importprofile",
+                "imports.delete_importprofile",
                 "imports.import_products",
+                "imports.view_importprofile",
                 "imports.view_job",
                 "products.add_product",
                 "products.change_product",

@@ -7,8 +7,10 @@ command and a test on an in-memory CSV all run the same code. How it goes:
    once into a temporary staging table (`staging`), each bad one becomes a `RowError` with its
    line, and the import goes on.
 2. Importing (`staging`): the staged rows are sorted by SKU in runs and upserted into the catalog
-   in chunks, the last row of a SKU winning, with created, updated and duplicate rows counted in
-   SQL; the catalog's triggers mark each product whose text changed for the search upkeep.
+   in chunks, the last row of a SKU winning, with created, updated, unchanged (not written),
+   skipped and duplicate rows counted in SQL; the catalog's triggers mark each product whose
+   text changed for the search upkeep. A dry run compares the chunks with the catalog instead,
+   and records what would change.
 
 All of it in ONE transaction: a file-level error, a failure or an exception from the progress
 callback leaves the catalog exactly as it was. Progress goes to a callback, never to the
@@ -19,18 +21,28 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any, BinaryIO
+from uuid import UUID
 
 import psycopg
 from psycopg.pq import TransactionStatus
 from psycopg.rows import tuple_row
 
-from .contract import PARSED_PERCENT, ImportFailed, ImportResult, Progress, Reporter, RowError
+from .contract import (
+    PARSED_PERCENT,
+    ImportFailed,
+    ImportOptions,
+    ImportResult,
+    Progress,
+    Reporter,
+    RowError,
+)
 from .reading import DEFAULT_MAX_ERRORS
 from .staging import copy_into_staging, upsert_staged_rows
 
 __all__ = [
     "PARSED_PERCENT",
     "ImportFailed",
+    "ImportOptions",
     "ImportResult",
     "Progress",
     "RowError",
@@ -46,6 +58,8 @@ def import_products(
     progress: Callable[[Progress], None] = lambda progress: None,
     progress_interval: float = 0.5,
     max_errors: int = DEFAULT_MAX_ERRORS,
+    options: ImportOptions = ImportOptions(),  # noqa: B008  # frozen
+    changes_of: UUID | None = None,
 ) -> ImportResult:
     """Import a CSV catalog from `source` into the products table, all of it or nothing.
 
@@ -63,10 +77,16 @@ def import_products(
     transaction is open, so it must be quick and use another connection; an exception raised from
     it (a cancellation, say) rolls the import back and propagates.
 
-    Raises ImportFailed for a file that cannot be imported: no `sku` or `name` column, an empty
-    file, bytes that are not UTF-8, broken CSV (a quote never closed, a field over the `csv`
-    module's limit of 131,072 characters). Any other exception (database errors included)
-    propagates; nothing is committed either way.
+    `options`: what to do with bad rows and with products that exist, and how the columns map
+    (`ImportOptions`). With `changes_of` (a job's id) it is a dry run: the file is read, checked
+    and staged as for an import, then compared with the catalog; the products that it would
+    create or update are recorded as that job's changes (`JobChange`), and no product is
+    written. The counts are the import's.
+
+    Raises ImportFailed for a file that cannot be imported: a header that does not map `sku`
+    and `name` (`needs_mapping`), an empty file, bytes that are not UTF-8, a quote never closed;
+    or, with `on_error="abort"`, any bad row (the exception carries them). Any other exception
+    (database errors included) propagates; nothing is committed either way.
     """
     status = conn.info.transaction_status
     if status != TransactionStatus.IDLE:
@@ -76,8 +96,16 @@ def import_products(
         )
     reporter = Reporter(progress, progress_interval)
     with conn.transaction(), conn.cursor(row_factory=tuple_row) as cursor:
-        parsed = copy_into_staging(cursor, source, size_bytes, reporter, max_errors)
-        counts = upsert_staged_rows(cursor, parsed, reporter)
+        parsed = copy_into_staging(cursor, source, size_bytes, reporter, max_errors, options)
+        if parsed.invalid_count and options.on_error == "abort":
+            raise ImportFailed(
+                f"{parsed.invalid_count:,} of {parsed.total_rows:,} rows are not valid, and "
+                "this import was to stop at any bad row (on_error=abort): nothing was imported. "
+                "The error report lists them.",
+                errors=parsed.errors,
+                invalid_count=parsed.invalid_count,
+            )
+        counts = upsert_staged_rows(cursor, parsed, reporter, options, changes_of)
         # Still inside the transaction, so that an exception from the callback rolls back.
         reporter.report("importing", parsed.total_rows, parsed.total_rows, 100, force=True)
     return ImportResult(
@@ -86,5 +114,8 @@ def import_products(
         updated_count=counts.updated,
         invalid_count=parsed.invalid_count,
         duplicate_count=counts.duplicates,
+        unchanged_count=counts.unchanged,
+        skipped_count=counts.skipped,
         errors=parsed.errors,
+        columns=parsed.columns,
     )

@@ -7,7 +7,7 @@ database or the file.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Final, Literal
 
@@ -21,8 +21,39 @@ SORTED_PERCENT: Final = 20
 class ImportFailed(Exception):
     """The file cannot be imported at all; the message says what is wrong and where.
 
-    Nothing was committed: the catalog is exactly as it was.
+    Nothing was committed: the catalog is exactly as it was. `columns` is the file's header
+    when it is the header that the options could not map (a mapping would help), else None.
+    `errors` and `invalid_count`: the bad rows of an import that `on_error="abort"` ended.
     """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        columns: list[str] | None = None,
+        errors: list[RowError] | None = None,
+        invalid_count: int = 0,
+    ) -> None:
+        super().__init__(message)
+        self.columns = columns
+        self.errors = errors or []
+        self.invalid_count = invalid_count
+
+    @property
+    def needs_mapping(self) -> bool:
+        return self.columns is not None
+
+
+@dataclass(frozen=True)
+class ImportOptions:
+    """How to import a file. `on_error`: "skip" leaves bad rows out and reports them, "abort"
+    imports nothing if any row is bad. `update_existing`: False creates only, leaving every
+    product that exists as it is (counted as skipped). `mapping`: a column of the file to a
+    field (sku, name, description, active) or None to ignore it (`engine.header`)."""
+
+    on_error: Literal["skip", "abort"] = "skip"
+    update_existing: bool = True
+    mapping: Mapping[str, str | None] | None = None
 
 
 @dataclass(frozen=True)
@@ -57,10 +88,13 @@ class RowError:
 
 @dataclass(frozen=True)
 class ImportResult:
-    """What an import did. `total_rows` counts the file's records (not lines, blank lines
-    skipped, header excluded) = `invalid_count` + `duplicate_count` + `created_count` +
-    `updated_count`. `duplicate_count` counts valid rows superseded by a later row of the same
-    SKU. `errors` keeps the first `max_errors` bad rows; `invalid_count` counts all of them.
+    """What an import did, or a dry run would do. `total_rows` counts the file's records (not
+    lines, blank lines skipped, header excluded) = `invalid_count` + `duplicate_count` +
+    `created_count` + `updated_count` + `unchanged_count` + `skipped_count`. `duplicate_count`
+    counts valid rows superseded by a later row of the same SKU; `unchanged_count` rows equal to
+    their product (not written); `skipped_count` rows of products that exist, left alone because
+    of `update_existing=False`. `errors` keeps the first `max_errors` bad rows; `invalid_count`
+    counts all of them. `columns` is the file's header.
     """
 
     total_rows: int
@@ -68,7 +102,10 @@ class ImportResult:
     updated_count: int
     invalid_count: int
     duplicate_count: int
+    unchanged_count: int = 0
+    skipped_count: int = 0
     errors: list[RowError] = field(default_factory=list)
+    columns: list[str] = field(default_factory=list)
 
 
 class Reporter:

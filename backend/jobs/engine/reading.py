@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, BinaryIO, Final
 
 from products.sku import sku_problem as sku_identity_problem
 
 from .contract import PARSED_PERCENT, ImportFailed, Reporter, RowError
+from .header import Columns, describe_columns, map_columns
 
 if TYPE_CHECKING:
     from _csv import Reader as CsvReader
@@ -50,8 +51,6 @@ _ACTIVE_AS_WRITTEN: Final = {
 }
 _NOT_AS_WRITTEN: Final = object()
 _ACTIVE_HINT = "use true/false, 1/0 or yes/no, or leave it empty"
-_REQUIRED_COLUMNS = ("sku", "name")
-_KNOWN_COLUMNS = ("sku", "name", "description", "active")
 
 
 class CountingReader(io.BufferedIOBase):
@@ -91,6 +90,7 @@ class Parsed:
     errors: list[RowError] = field(default_factory=list)
     has_description: bool = False
     has_active: bool = False
+    columns: list[str] = field(default_factory=list)
 
 
 def read_rows(
@@ -99,6 +99,7 @@ def read_rows(
     reporter: Reporter,
     max_errors: int,
     write_row: Callable[[tuple[Any, ...]], None],
+    mapping: Mapping[str, str | None] | None = None,
 ) -> Parsed:
     """Read the file and hand its valid rows to `write_row`; the bad ones become errors.
 
@@ -113,12 +114,13 @@ def read_rows(
     parsed = Parsed()
     reporter.report("parsing", 0, None, 0, force=True)
 
-    header = _read_header(reader, counter)
-    ncols = len(header)
-    i_sku = header.index("sku")
-    i_name = header.index("name")
-    i_description = header.index("description") if "description" in header else -1
-    i_active = header.index("active") if "active" in header else -1
+    columns = _read_header(reader, counter, mapping)
+    parsed.columns = columns.header
+    ncols = len(columns.header)
+    i_sku = columns.sku
+    i_name = columns.name
+    i_description = columns.description
+    i_active = columns.active
     parsed.has_description = i_description >= 0
     parsed.has_active = i_active >= 0
     errors = parsed.errors
@@ -180,10 +182,10 @@ def read_rows(
                         reporter.report("parsing", position, None, percent)
             break
         except csv.Error as exc:
-            # A quote in the wrong place: the reader drops the rest of the line and goes on.
+            # A quote in the wrong place, or a field over the limit: the reader drops the rest
+            # of the line and goes on.
             position += 1
-            _raise_if_fatal(exc, reader.line_num, last_line + 1)
-            reject(last_line + 1, f"not valid CSV: {exc}", [])
+            reject(last_line + 1, _bad_record(exc, reader.line_num, last_line + 1), [])
             last_line = reader.line_num
         except UnicodeDecodeError as exc:
             raise _not_utf8(exc, counter.bytes_read, reader.line_num) from None
@@ -193,8 +195,10 @@ def read_rows(
     return parsed
 
 
-def _read_header(reader: CsvReader, counter: CountingReader) -> list[str]:
-    """The header's column names (stripped, lower-cased), after checking the required ones."""
+def _read_header(
+    reader: CsvReader, counter: CountingReader, mapping: Mapping[str, str | None] | None
+) -> Columns:
+    """Each field's column, after checking that the header maps sku and name."""
     try:
         raw = next(reader, None)
     except UnicodeDecodeError as exc:
@@ -205,40 +209,31 @@ def _read_header(reader: CsvReader, counter: CountingReader) -> list[str]:
         raise ImportFailed("The file is empty.")
     if not raw:
         raise ImportFailed("Line 1 is empty: the first line must name the columns (sku, name).")
-    header = [column.strip().lower() for column in raw]
-    missing = [column for column in _REQUIRED_COLUMNS if column not in header]
-    if missing:
-        names = " or ".join(f"'{column}'" for column in missing)
-        raise ImportFailed(
-            f"Line 1: no {names} column (columns: {_describe_columns(raw)}).{_header_hint(raw)}"
-        )
-    for column in _KNOWN_COLUMNS:
-        if header.count(column) > 1:
-            raise ImportFailed(f"Line 1: the column '{column}' appears more than once.")
-    return header
+    hint = _header_hint(raw)
+    try:
+        return map_columns(raw, mapping)
+    except ImportFailed as exc:
+        if not hint:
+            raise
+        raise ImportFailed(f"Line 1: {hint}", columns=exc.columns) from None
 
 
 def _header_hint(raw: list[str]) -> str:
-    """The likelier cause of a header without the required columns, when the line shows one:
-    another delimiter (only commas separate columns), or Excel's `sep=` line before the header."""
+    """The likelier cause of a header that does not map, when the line shows one: another
+    delimiter (only commas separate columns), or Excel's `sep=` line before the header."""
+    columns = f"(columns: {describe_columns(raw)})"
     if raw[0].strip().lower().startswith("sep="):
         return (
-            " A first line 'sep=...' is a hint for Excel: remove it, so that line 1 is the header."
+            f"a first line 'sep=...' is a hint for Excel {columns}: remove it, so that line 1 "
+            "is the header."
         )
     if len(raw) == 1:
         for delimiter, shown in ((";", "semicolons"), ("\t", "tabs"), ("|", "'|'")):
             if delimiter in raw[0]:
-                return f" Only commas separate columns, and this line seems to use {shown}."
+                return (
+                    f"only commas separate columns, and this line seems to use {shown} {columns}."
+                )
     return ""
-
-
-def _describe_columns(raw: list[str], limit: int = 10) -> str:
-    shown = []
-    for column in raw[:limit]:
-        name = column.strip()[:40]
-        shown.append(name if name.isprintable() and name else repr(name))
-    more = f", and {len(raw) - limit} more" if len(raw) > limit else ""
-    return ", ".join(shown) + more
 
 
 def _row_problem(row: list[str], sku: str, name: str, i_active: int, check_nul: bool) -> str | None:
@@ -262,8 +257,9 @@ def _row_problem(row: list[str], sku: str, name: str, i_active: int, check_nul: 
     return "; ".join(problems) if problems else None
 
 
-def _raise_if_fatal(exc: csv.Error, line: int, record_line: int) -> None:
-    """Errors after which the reader cannot tell where rows start again end the import."""
+def _bad_record(exc: csv.Error, line: int, record_line: int) -> str:
+    """Why the record starting on `record_line` is bad; ImportFailed for the errors after which
+    the reader cannot tell where rows start again."""
     message = str(exc)
     if message.startswith("unexpected end of data"):
         raise ImportFailed(
@@ -271,12 +267,16 @@ def _raise_if_fatal(exc: csv.Error, line: int, record_line: int) -> None:
             "(the file ends inside it)."
         ) from None
     if message.startswith("field larger than field limit"):
-        raise ImportFailed(
-            f"Line {record_line}: a field is longer than {csv.field_size_limit():,} characters "
-            "(a quote left open?)."
-        ) from None
+        lines = (
+            f"; lines {record_line:,}-{line:,} were read as this row" if line > record_line else ""
+        )
+        return (
+            f"a field is longer than {csv.field_size_limit():,} characters (a quote left open?)"
+            f"{lines}"
+        )
     if not message.startswith("',' expected after '\"'"):
         raise ImportFailed(f"Line {line}: not valid CSV ({message}).") from None
+    return f"not valid CSV: {message}"
 
 
 def _not_utf8(exc: UnicodeDecodeError, bytes_read: int, lines_read: int) -> ImportFailed:

@@ -13,14 +13,17 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, BinaryIO, Final
+from uuid import UUID
 
 import psycopg
 
-from products.bulk import sku_key_sql, upsert_chunk_sql
+from products.bulk import PRODUCT_TABLE, chunk_sql, sku_key_sql, upsert_chunk_sql
 
-from .contract import PARSED_PERCENT, SORTED_PERCENT, Reporter
+from ..models import JobChange
+from .contract import PARSED_PERCENT, SORTED_PERCENT, ImportOptions, Reporter
 from .reading import Parsed, read_rows
 
+CHANGE_TABLE: Final = JobChange._meta.db_table
 # Staged rows are sorted in runs of about this many rows (a fraction of a second each, see
 # docs/benchmarks.md), and in at most this many runs (the merge reads all of them at once).
 RUN_ROWS: Final = 100_000
@@ -71,9 +74,11 @@ PAGES_SQL = (
 
 @dataclass(frozen=True)
 class Counts:
-    created: int
-    updated: int
-    duplicates: int
+    created: int = 0
+    updated: int = 0
+    duplicates: int = 0
+    unchanged: int = 0
+    skipped: int = 0
 
 
 def copy_into_staging(
@@ -82,24 +87,85 @@ def copy_into_staging(
     size_bytes: int | None,
     reporter: Reporter,
     max_errors: int,
+    options: ImportOptions,
 ) -> Parsed:
     """Create the staging table and COPY the file's valid rows into it as they are read."""
     cursor.execute(STAGING_SQL)
     with cursor.copy(COPY_SQL) as copy:
         copy.set_types(COPY_TYPES)
         write_row: Callable[[tuple[Any, ...]], None] = copy.write_row
-        return read_rows(source, size_bytes, reporter, max_errors, write_row)
+        return read_rows(source, size_bytes, reporter, max_errors, write_row, options.mapping)
 
 
-def upsert_staged_rows(cursor: psycopg.Cursor[Any], parsed: Parsed, reporter: Reporter) -> Counts:
-    """Sort the staged rows in runs, then upsert them into the catalog chunk by chunk."""
+def upsert_staged_rows(
+    cursor: psycopg.Cursor[Any],
+    parsed: Parsed,
+    reporter: Reporter,
+    options: ImportOptions,
+    changes_of: UUID | None = None,
+) -> Counts:
+    """Sort the staged rows in runs, then upsert them into the catalog chunk by chunk; or, with
+    `changes_of` (a dry run), compare them with the catalog and record what would change as that
+    job's changes (`compare_chunk_sql`), writing no product."""
     total = parsed.total_rows
     valid = parsed.valid_rows
     invalid = parsed.invalid_count
     reporter.report("importing", invalid, total, PARSED_PERCENT, force=True)
     if valid == 0:
-        return Counts(created=0, updated=0, duplicates=0)
+        return Counts()
+    _sort_in_runs(
+        cursor, valid, lambda percent: reporter.report("importing", invalid, total, percent)
+    )
 
+    if changes_of is None:
+        statement = upsert_chunk_sql(
+            source="import_runs",
+            has_description=parsed.has_description,
+            has_active=parsed.has_active,
+            update_existing=options.update_existing,
+        )
+    else:
+        statement = compare_chunk_sql(source="import_runs")
+    created = updated = unchanged = skipped = keys_done = consumed = 0
+    after = ""  # the last SKU key dealt with so far; every key sorts after ""
+    rows = FIRST_CHUNK_ROWS
+    while consumed < valid:
+        started = time.monotonic()
+        params: tuple[Any, ...] = (after, rows)
+        if changes_of is not None:
+            params = (*params, options.update_existing, changes_of, created + updated)
+        # Never a generic plan: the merge only pays with the actual key and limit in view.
+        cursor.execute(statement, params, prepare=False)
+        chunk = cursor.fetchone()
+        assert chunk is not None
+        chunk_created, chunk_updated, chunk_consumed, last, chunk_keys, *rest = chunk
+        if not chunk_keys:
+            break
+        created += chunk_created
+        updated += chunk_updated
+        if changes_of is not None:
+            unchanged += rest[0]
+            skipped += rest[1]
+        elif options.update_existing:
+            unchanged += chunk_keys - chunk_created - chunk_updated
+        else:
+            skipped += chunk_keys - chunk_created
+        keys_done += chunk_keys
+        consumed += chunk_consumed
+        after = last
+        percent = SORTED_PERCENT + (100 - SORTED_PERCENT) * consumed // valid
+        reporter.report("importing", invalid + consumed, total, percent)
+        rows = _next_chunk_rows(rows, time.monotonic() - started)
+    return Counts(
+        created=created,
+        updated=updated,
+        duplicates=valid - keys_done,
+        unchanged=unchanged,
+        skipped=skipped,
+    )
+
+
+def _sort_in_runs(cursor: psycopg.Cursor[Any], valid: int, report: Callable[[int], None]) -> None:
     cursor.execute(RUNS_SQL)
     pages = _fetch_int(cursor, PAGES_SQL)
     runs = min(MAX_RUNS, -(-valid // RUN_ROWS))
@@ -114,32 +180,43 @@ def upsert_staged_rows(cursor: psycopg.Cursor[Any], parsed: Parsed, reporter: Re
             (f"({first_page},0)", f"({first_page + pages_per_run},0)"),
         )
         cursor.execute(f"CREATE INDEX ON {run} (sku_key, position DESC)")
-        percent = PARSED_PERCENT + (SORTED_PERCENT - PARSED_PERCENT) * (number + 1) // runs
-        reporter.report("importing", invalid, total, percent)
+        report(PARSED_PERCENT + (SORTED_PERCENT - PARSED_PERCENT) * (number + 1) // runs)
 
-    statement = upsert_chunk_sql(
-        source="import_runs", has_description=parsed.has_description, has_active=parsed.has_active
+
+def compare_chunk_sql(*, source: str) -> str:
+    """Compare the next chunk (`chunk_sql`) with the catalog and record, as the job's changes
+    (JobChange rows numbered on from the count given), each product that the import would
+    create or update: the row as it would be written, and the product as it is.
+
+    Parameters: the key after which to start, the LIMIT, `update_existing`, the job's id, the
+    changes recorded so far. It answers the counts `upsert_chunk_sql` does (created, updated,
+    staged rows dealt with, the last key, keys), then unchanged and skipped. A row that gives no
+    description or active flag keeps the product's, as the import does.
+    """
+    return (
+        f"WITH {chunk_sql(source)}, compared AS MATERIALIZED ("
+        " SELECT c.sku_key, c.copies, c.sku, c.name, p.id AS product_id,"
+        " coalesce(c.description, p.description, '') AS description,"
+        " coalesce(c.active, p.active, true) AS active,"
+        " p.sku AS previous_sku, p.name AS previous_name,"
+        " p.description AS previous_description, p.active AS previous_active"
+        f" FROM chunk c LEFT JOIN {PRODUCT_TABLE} p ON p.sku_key = c.sku_key"
+        "), classified AS MATERIALIZED ("
+        " SELECT *, CASE WHEN product_id IS NULL THEN 'create' WHEN NOT %s THEN 'skip'"
+        " WHEN (sku, name, description, active)"
+        " = (previous_sku, previous_name, previous_description, previous_active)"
+        " THEN 'unchanged' ELSE 'update' END AS action FROM compared"
+        f"), recorded AS (INSERT INTO {CHANGE_TABLE} (job_id, seq, action, product_id, sku, name,"
+        " description, active, previous_sku, previous_name, previous_description, previous_active)"
+        " SELECT %s, %s + row_number() OVER (ORDER BY sku_key), action, product_id, sku, name,"
+        " description, active, previous_sku, previous_name, previous_description, previous_active"
+        " FROM classified WHERE action IN ('create', 'update'))"
+        " SELECT count(*) FILTER (WHERE action = 'create'),"
+        " count(*) FILTER (WHERE action = 'update'),"
+        " coalesce(sum(copies), 0)::bigint, max(sku_key), count(*),"
+        " count(*) FILTER (WHERE action = 'unchanged'), count(*) FILTER (WHERE action = 'skip')"
+        " FROM classified"
     )
-    created = written = consumed = 0
-    after = ""  # the last SKU key upserted so far; every key sorts after ""
-    rows = FIRST_CHUNK_ROWS
-    while consumed < valid:
-        started = time.monotonic()
-        # Never a generic plan: the merge only pays with the actual key and limit in view.
-        cursor.execute(statement, (after, rows), prepare=False)
-        chunk = cursor.fetchone()
-        assert chunk is not None
-        chunk_created, chunk_written, chunk_consumed, last = chunk
-        if not chunk_written:
-            break
-        created += chunk_created
-        written += chunk_written
-        consumed += chunk_consumed
-        after = last
-        percent = SORTED_PERCENT + (100 - SORTED_PERCENT) * consumed // valid
-        reporter.report("importing", invalid + consumed, total, percent)
-        rows = _next_chunk_rows(rows, time.monotonic() - started)
-    return Counts(created=created, updated=written - created, duplicates=valid - written)
 
 
 def _next_chunk_rows(rows: int, seconds: float) -> int:

@@ -13,28 +13,35 @@ import io
 import logging
 import zlib
 from collections.abc import Iterable
+from datetime import timedelta
 from functools import partial
 from typing import Any, BinaryIO, cast
 
 import psycopg
+from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
+from django.utils import timezone
 
 from core.csv_safety import SafeCsvWriter
 from core.db import connection_lost
 from products.services import queue_search_sync
 
 from .. import lifecycle
-from ..engine import ImportFailed, ImportResult, Progress, import_products
+from ..engine import ImportFailed, ImportResult, Progress, RowError, import_products
 from ..models import Job
+from ..options import engine_options
 from ..uploads import CatalogTooLarge, catalog_size, open_catalog
 from . import outage
 
 logger = logging.getLogger(__name__)
 
+NO_ROWS_NOTE = "The file has a header and no rows: nothing to import."
+
 
 def run(job: Job, conn: psycopg.Connection[tuple[Any, ...]]) -> None:
-    """Import the job's stored file; the job ends COMPLETED with its counts, or FAILED."""
+    """Import the job's stored file (or, for a dry run, compare it with the catalog); the job
+    ends COMPLETED with its counts, or FAILED."""
     try:
         lifecycle.set_stage(job, "parsing")
         with default_storage.open(job.file, "rb") as stored:
@@ -44,8 +51,18 @@ def run(job: Job, conn: psycopg.Connection[tuple[Any, ...]]) -> None:
                 open_catalog(source, job.file),
                 size_bytes=catalog_size(source, job.file),
                 progress=partial(report_progress, job),
+                options=engine_options(job.options),
+                changes_of=job.pk if job.dry_run else None,
             )
-    except (ImportFailed, CatalogTooLarge) as exc:
+    except ImportFailed as exc:
+        if exc.errors:
+            save_error_report(job, exc.errors)
+        failure: dict[str, Any] = {"invalid_count": exc.invalid_count}
+        if exc.columns is not None:
+            failure.update(needs_mapping=True, file_columns=exc.columns)
+        lifecycle.finish(job, error=str(exc), **failure)
+        return
+    except CatalogTooLarge as exc:
         lifecycle.finish(job, error=str(exc))
         return
     except (OSError, EOFError, zlib.error) as exc:  # a .csv.gz that is corrupt or cut short
@@ -71,30 +88,41 @@ def report_progress(job: Job, progress: Progress) -> None:
 
 
 def record_outcome(job: Job, result: ImportResult) -> None:
-    """What a committed import leaves: its report, its counts, no upload, a search sync queued."""
+    """What a committed import leaves: its report, its counts, no upload, a search sync queued.
+    A dry run keeps its upload, for an apply, until PREVIEW_KEEP_HOURS from now."""
     if result.errors:
-        save_error_report(job, ((e.line, e.reason, e.fields) for e in result.errors))
+        save_error_report(job, result.errors)
+    extra: dict[str, Any] = {}
+    if job.dry_run:
+        extra["expires_at"] = timezone.now() + timedelta(hours=settings.PREVIEW_KEEP_HOURS)
     lifecycle.finish(
         job,
+        note=NO_ROWS_NOTE if result.total_rows == 0 else "",
         total_rows=result.total_rows,
         processed_rows=result.total_rows,
         created_count=result.created_count,
         updated_count=result.updated_count,
+        unchanged_count=result.unchanged_count,
+        skipped_count=result.skipped_count,
         invalid_count=result.invalid_count,
         duplicate_count=result.duplicate_count,
+        file_columns=result.columns,
+        needs_mapping=False,
+        **extra,
     )
-    discard_upload(job)
-    queue_search_sync()
+    if not job.dry_run:
+        discard_upload(job)
+        queue_search_sync()
 
 
-def save_error_report(job: Job, rows: Iterable[tuple[int, str, list[str]]]) -> None:
+def save_error_report(job: Job, errors: Iterable[RowError]) -> None:
     """The per-row error report: line, reason, then the row's original fields, every cell
     formula-safe as in the export (`core.csv_safety`)."""
     buffer = io.StringIO()
     writer = SafeCsvWriter(buffer)
     writer.writerow(["line", "reason", "fields"])
-    for line, reason, fields in rows:
-        writer.writerow([line, reason, *fields])
+    for error in errors:
+        writer.writerow([error.line, error.reason, *error.fields])
     name = default_storage.save(f"errors/{job.pk}.csv", ContentFile(buffer.getvalue().encode()))
     Job.objects.filter(pk=job.pk).update(errors_file=name)
 

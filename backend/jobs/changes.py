@@ -1,0 +1,112 @@
+"""A dry run's changes as the API gives them: pages of JSON and a streamed CSV; and the
+catalog template.
+
+The changes are numbered 1, 2, ... in SKU order (`JobChange.seq`), so a page of them is a
+range of the primary key, however deep: no OFFSET, no count (the job's counts give it).
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import AsyncIterator
+from typing import Any, Final
+
+from asgiref.sync import sync_to_async
+from rest_framework.exceptions import NotFound
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.serializers import Serializer
+from rest_framework.utils.urls import remove_query_param, replace_query_param
+
+from core.csv_safety import SafeCsvWriter
+
+from .models import Job, JobChange
+
+# The columns of a job's changes (`changes/` and `changes.csv`), in this order.
+CHANGE_COLUMNS: Final = [
+    "action", "sku", "name", "description", "active",
+    "previous_sku", "previous_name", "previous_description", "previous_active",
+]  # fmt: skip
+PAGE_SIZE: Final = 50
+CSV_CHUNK_ROWS: Final = 5000
+# The changes' CSV is a stream: served by Django's ASGI handler (product_importer.asgi).
+CHANGES_CSV_PATH: Final = re.compile(r"/api/jobs/[0-9a-fA-F-]{36}/changes\.csv")
+TEMPLATE_CSV: Final = (
+    "sku,name,description,active\r\n"
+    'LAMP-001,Desk lamp,"Warm white, 40 W equivalent",true\r\n'
+    "MUG-002,Stoneware mug,Holds 350 ml,false\r\n"
+)
+
+
+class ChangesPagination:
+    """DRF's page-number shape (`count`, `next`, `previous`, `results`) over `seq` ranges."""
+
+    def respond(self, request: Request, job: Job, serializer: type[Serializer[Any]]) -> Response:
+        count = job.created_count + job.updated_count
+        number = self._page_number(request, count)
+        first = (number - 1) * PAGE_SIZE
+        changes = JobChange.objects.filter(
+            job=job, seq__gt=first, seq__lte=first + PAGE_SIZE
+        ).order_by("seq")
+        url = request.build_absolute_uri()
+        previous = None
+        if number > 1:
+            previous = (
+                replace_query_param(url, "page", number - 1)
+                if number > 2
+                else remove_query_param(url, "page")
+            )
+        return Response(
+            {
+                "count": count,
+                "next": replace_query_param(url, "page", number + 1)
+                if first + PAGE_SIZE < count
+                else None,
+                "previous": previous,
+                "results": serializer(changes, many=True).data,
+            }
+        )
+
+    @staticmethod
+    def _page_number(request: Request, count: int) -> int:
+        raw = request.query_params.get("page", "1")
+        pages = max(1, -(-count // PAGE_SIZE))
+        if not raw.isdigit() or not 1 <= int(raw) <= pages:
+            raise NotFound(f"Invalid page: pages are 1 to {pages:,}.")
+        return int(raw)
+
+
+def _rows(job: Job, after: int) -> list[tuple[Any, ...]]:
+    return list(
+        JobChange.objects.filter(job=job, seq__gt=after, seq__lte=after + CSV_CHUNK_ROWS)
+        .order_by("seq")
+        .values_list(*CHANGE_COLUMNS)
+    )
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+async def changes_csv(job: Job) -> AsyncIterator[bytes]:
+    """The header, then every change in SKU order, a chunk of CSV at a time (formula cells
+    escaped: `core.csv_safety`); a create's `previous_` cells are empty."""
+    buffer = io.StringIO()
+    writer = SafeCsvWriter(buffer)
+    writer.writerow(CHANGE_COLUMNS)
+    after = 0
+    while True:
+        rows = await sync_to_async(_rows)(job, after)
+        for row in rows:
+            writer.writerow([_cell(value) for value in row])
+        yield buffer.getvalue().encode()
+        buffer.seek(0)
+        buffer.truncate()
+        if len(rows) < CSV_CHUNK_ROWS:
+            return
+        after += CSV_CHUNK_ROWS

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
-from .helpers import Api, screenshot
+from .helpers import Api, screenshot, sign_in
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -74,6 +74,7 @@ def test_map_the_columns_preview_the_changes_and_import_them(
     assert answer.text().splitlines()[0] == "sku,name,description,active"
 
     setup = choose(page, supplier_csv)
+    map_supplier_columns(setup)
     # A field chosen twice is said, and stops both buttons until it is fixed.
     setup.get_by_label("Notes", exact=True).select_option(label="SKU")
     expect(
@@ -81,7 +82,7 @@ def test_map_the_columns_preview_the_changes_and_import_them(
     ).to_be_visible()
     expect(setup.get_by_role("button", name="Preview changes")).to_be_disabled()
     expect(setup.get_by_role("button", name="Import now")).to_be_disabled()
-    map_supplier_columns(setup)
+    setup.get_by_label("Notes", exact=True).select_option(label="Description")
     rows = setup.get_by_role("region", name="The first rows as imported").locator("tbody tr")
     expect(rows).to_have_count(4)
     expect(rows.nth(0).locator("td")).to_have_text(["CH-1", "Oak chair", "Solid oak", "yes"])
@@ -229,7 +230,7 @@ def test_a_profile_saved_is_picked_again_for_the_next_file(
 
 
 def test_a_failed_job_whose_header_needs_a_mapping_offers_the_form(
-    signed_in: Page, api: Api, tmp_path: Path
+    dashboard: Page, api: Api, tmp_path: Path
 ) -> None:
     legacy = tmp_path / "legacy.csv"
     legacy.write_text("Ref,Label,Remarks\nRF-1,Bench,Long\nRF-2,Shelf,Tall\n")
@@ -241,8 +242,8 @@ def test_a_failed_job_whose_header_needs_a_mapping_offers_the_form(
     )
     assert "Ref" in failed["error_message"]
 
-    page = signed_in
-    page.get_by_role("link", name="Import").click()
+    page = dashboard
+    sign_in(page, "/imports")
     history = page.get_by_role("region", name="Recent imports")
     history.get_by_role("button", name="Show legacy.csv").click()
     card = page.get_by_role("region", name="Progress of legacy.csv")

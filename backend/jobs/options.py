@@ -56,7 +56,7 @@ def check_mapping(value: Any) -> dict[str, str | None] | None:
             raise serializers.ValidationError(
                 f"Column names must be 1 to {MAX_COLUMN_NAME} characters: {column[:40]!r}."
             )
-        if field is not None and field not in FIELDS:
+        if field is not None and (not isinstance(field, str) or field not in FIELDS):
             raise serializers.ValidationError(
                 f"'{column}' maps to {field!r}: map a column to one of "
                 f"{', '.join(FIELDS)}, or to null to ignore it."
@@ -140,3 +140,9 @@ def engine_options(options: dict[str, Any]) -> ImportOptions:
         update_existing=options.get("update_existing", DEFAULTS["update_existing"]),
         mapping=options.get("mapping") or None,
     )
+
+
+class RetryOptionsSerializer(ImportOptionsSerializer):
+    """The options a retry may change: a retried job stays an import or a dry run."""
+
+    dry_run = None  # type: ignore[assignment]

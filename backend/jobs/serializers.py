@@ -1,3 +1,5 @@
+from typing import Any
+
 from django.urls import reverse
 from rest_framework import serializers
 
@@ -61,6 +63,15 @@ class JobChangeSerializer(serializers.ModelSerializer[JobChange]):
         model = JobChange
         fields = CHANGE_COLUMNS
         read_only_fields = fields
+
+
+class JobChangesPageSerializer(serializers.Serializer[Any]):
+    """A page of a dry run's changes, in DRF's page-number shape (for the schema)."""
+
+    count = serializers.IntegerField()
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = JobChangeSerializer(many=True)
 
 
 class ImportProfileSerializer(serializers.ModelSerializer[ImportProfile]):

@@ -24,10 +24,11 @@ from core.throttling import JobsThrottle
 from . import lifecycle, services
 from .changes import TEMPLATE_CSV, ChangesPagination, changes_csv
 from .models import ImportProfile, Job
-from .options import ImportOptionsSerializer
+from .options import ImportOptionsSerializer, RetryOptionsSerializer
 from .serializers import (
     ImportProfileSerializer,
     JobChangeSerializer,
+    JobChangesPageSerializer,
     JobSerializer,
     UploadSerializer,
 )
@@ -41,6 +42,7 @@ READ_FILES = Rule(
     own_permission="imports.view_job",
     own_verb="download this job's error report",
 )
+PREVIEW_EXPIRED = error_response("The preview expired (PREVIEW_KEEP_HOURS).")
 # Starting a job counts against the user's rate of jobs, besides its rate of requests.
 JOB_THROTTLES: list[type[BaseThrottle]] = [JobsThrottle, *APIView.throttle_classes]
 
@@ -81,7 +83,7 @@ class JobViewSet(LiveJobsMixin, viewsets.ReadOnlyModelViewSet[Job]):
     }
 
     @extend_schema(
-        request=None,
+        request=RetryOptionsSerializer,
         responses={
             202: JobSerializer,
             409: error_response("Not a failed import, or its file is no longer stored."),
@@ -93,7 +95,7 @@ class JobViewSet(LiveJobsMixin, viewsets.ReadOnlyModelViewSet[Job]):
         """Queue a FAILED import again from its stored file (409 for any other job); a body
         may change its options (`mapping`, `on_error`, `update_existing`, `profile`)."""
         job = self.get_object()
-        given = ImportOptionsSerializer(data=request.data)
+        given = RetryOptionsSerializer(data=request.data)
         given.is_valid(raise_exception=True)
         options = given.applied(base=job.options) if given.validated_data else None
         job = services.retry_import_job(job=job, options=options)
@@ -104,7 +106,7 @@ class JobViewSet(LiveJobsMixin, viewsets.ReadOnlyModelViewSet[Job]):
         responses={
             202: JobSerializer,
             409: error_response("Not a completed dry run, or applied already."),
-            410: error_response("The preview expired (PREVIEW_KEEP_HOURS)."),
+            410: PREVIEW_EXPIRED,
             503: QUEUE_UNAVAILABLE,
         },
     )
@@ -117,8 +119,8 @@ class JobViewSet(LiveJobsMixin, viewsets.ReadOnlyModelViewSet[Job]):
 
     @extend_schema(
         responses={
-            200: JobChangeSerializer(many=True),
-            410: error_response("The preview expired (PREVIEW_KEEP_HOURS)."),
+            200: JobChangesPageSerializer,
+            410: PREVIEW_EXPIRED,
         },
         parameters=[OpenApiParameter("page", int, description="A page number, from 1.")],
     )
@@ -169,7 +171,12 @@ class JobChangesCsvView(GenericAPIView[Job]):
     owner_field = "created_by_id"
     required_permissions = {"get": READ_FILES}
 
-    @extend_schema(responses={(200, "text/csv"): OpenApiTypes.STR})
+    @extend_schema(
+        responses={
+            (200, "text/csv"): OpenApiTypes.STR,
+            410: PREVIEW_EXPIRED,
+        }
+    )
     def get(self, request: Request, *args: object, **kwargs: object) -> StreamingHttpResponse:
         job = self.get_object()
         check_has_changes(job)

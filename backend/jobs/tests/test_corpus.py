@@ -129,7 +129,11 @@ def gzip_cut_past_the_sniff() -> bytes:
     return compressed[: len(compressed) * 3 // 4]
 
 
-NOT_COLUMNS = "no 'sku' or 'name' column"
+NOT_COLUMNS = "no column is read as 'sku' or 'name'"
+MAP = (
+    "Map the file's columns to sku and name (and optionally description and active), then "
+    "import it again."
+)
 ACTIVE_HINT = "(use true/false, 1/0 or yes/no, or leave it empty)"
 
 CASES = [
@@ -144,8 +148,6 @@ CASES = [
         "latin1.csv",
         "Byte 21 (line 2) is not UTF-8 (0xE9): the file must be CSV text in UTF-8.",
     ),
-    # Issue 16 will take the rows with a NUL byte out of such a file instead.
-    refused("nul-byte.csv", "The file is not text (it contains NUL bytes): upload a CSV."),
     refused(
         "gzip-named-csv.csv",
         "The file is compressed with gzip: name it .csv.gz, or upload the CSV itself.",
@@ -177,32 +179,41 @@ CASES = [
         sent_as="..",
     ),
     # Accepted, then the whole file fails: the catalog is as it was, the upload kept to retry.
-    failed("no-header.csv", f"Line 1: {NOT_COLUMNS} (columns: NOHDR-1, Widget, A widget)."),
-    failed("missing-name-column.csv", "Line 1: no 'name' column (columns: sku, title, desc"),
-    failed("wrong-columns.csv", f"Line 1: {NOT_COLUMNS} (columns: id, product, price)."),
-    failed("duplicated-header-column.csv", "Line 1: the column 'sku' appears more than once."),
+    failed(
+        "no-header.csv",
+        f"Line 1: {NOT_COLUMNS} (columns: 'NOHDR-1', 'Widget', 'A widget'). {MAP}",
+    ),
+    failed(
+        "missing-name-column.csv",
+        f"Line 1: no column is read as 'name' (columns: 'sku', 'colour', 'description'). {MAP}",
+    ),
+    failed("wrong-columns.csv", f"Line 1: {NOT_COLUMNS} (columns: 'id', 'product', 'price')."),
+    failed(
+        "duplicated-header-column.csv",
+        "Line 1: the columns 'sku' and 'sku' are both read as sku (columns: 'sku', 'name', 'sku')",
+    ),
     failed(
         "semicolon-delimited.csv",
-        f"Line 1: {NOT_COLUMNS} (columns: sku;name;description). Only commas separate columns, "
-        "and this line seems to use semicolons.",
+        "Line 1: only commas separate columns, and this line seems to use semicolons "
+        "(columns: 'sku;name;description').",
     ),
     failed(
         "tab-delimited.csv",
-        f"Line 1: {NOT_COLUMNS} (columns: 'sku\\tname\\tdescription'). Only commas separate "
-        "columns, and this line seems to use tabs.",
+        "Line 1: only commas separate columns, and this line seems to use tabs "
+        "(columns: 'sku\\tname\\tdescription').",
     ),
     failed(
         "excel-sep-line.csv",
-        f"Line 1: {NOT_COLUMNS} (columns: sep=, ''). A first line 'sep=...' is a hint for Excel: "
-        "remove it, so that line 1 is the header.",
+        "Line 1: a first line 'sep=...' is a hint for Excel (columns: 'sep=', ''): remove it, so "
+        "that line 1 is the header.",
     ),
     failed(
         "thousands-of-columns-no-sku.csv",
-        f"Line 1: {NOT_COLUMNS} (columns: col0, col1, col2, col3, col4, col5, col6, col7, col8, "
-        "col9, and 4990 more).",
+        f"Line 1: {NOT_COLUMNS} (columns: 'col0', 'col1', 'col2', 'col3', 'col4', 'col5', 'col6', "
+        "'col7', 'col8', 'col9', and 4990 more).",
     ),
-    failed("html-page.csv", f"Line 1: {NOT_COLUMNS} (columns: <!DOCTYPE html>)."),
-    failed("json.csv", f"Line 1: {NOT_COLUMNS} (columns: [)."),
+    failed("html-page.csv", f"Line 1: {NOT_COLUMNS} (columns: '<!DOCTYPE html>')."),
+    failed("json.csv", f"Line 1: {NOT_COLUMNS} (columns: '[')."),
     failed("blank-lines-only.csv", "Line 1 is empty: the first line must name the columns"),
     failed("leading-blank-line.csv", "Line 1 is empty: the first line must name the columns"),
     failed(
@@ -212,11 +223,6 @@ CASES = [
     failed(
         "invalid-utf8-truncated-sequence.csv",
         "Byte 38 (line 3) is not UTF-8 (0xE2): the file must be CSV text in UTF-8.",
-    ),
-    failed(
-        "long-field-over-limit.csv",
-        "Line 3: a field is longer than 131,072 characters (a quote left open?).",
-        recipe=field_over_the_limit,
     ),
     failed(
         "invalid-utf8-past-the-sniff.csv",
@@ -486,7 +492,24 @@ CASES = [
         sent_as="n" * 300 + ".csv",
         shown_as="n" * 251 + ".csv",
     ),
-    # Issue 16: the same NUL byte within the first 64 KiB refuses the whole file (nul-byte.csv).
+    # A NUL byte or a field over the csv module's limit is a bad row, wherever it is.
+    imported(
+        "nul-byte.csv",
+        (1, 0, 1, 0),
+        new(("NUL-1", "Widget", "")),
+        reasons=((3, "a NUL byte in a field"),),
+        fields=(("NUL-2", "Gad\x00get"),),
+    ),
+    imported(
+        "long-field-over-limit.csv",
+        (0, 0, 2, 0),
+        {},
+        reasons=(
+            (2, "expected 3 fields, found 2"),
+            (3, "a field is longer than 131,072 characters (a quote left open?)"),
+        ),
+        recipe=field_over_the_limit,
+    ),
     imported(
         "nul-byte-past-the-sniff.csv",
         (LATE_NUL_ROWS, 0, 1, 0),

@@ -4,6 +4,7 @@ runs and their changes, apply, expiry, import profiles, retry with a mapping, th
 import csv
 import io
 from datetime import timedelta
+from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
@@ -17,6 +18,7 @@ from jobs import lifecycle
 from jobs.models import ImportProfile, Job, JobChange
 from products.models import Product
 from products.tests.factories import make_product
+from webhooks.models import Event
 
 from .helpers import wait_for
 from .test_engine_options import table_checksum
@@ -36,7 +38,7 @@ def upload(api, content: bytes, name: str = "catalog.csv", **fields: str):
     )
 
 
-def finished(api, content: bytes, **fields: str) -> dict:
+def finished(api, content: bytes, **fields: str) -> dict[str, Any]:
     response = upload(api, content, **fields)
     assert response.status_code == 202, response.json()
     return wait_for(api, response.json())
@@ -48,7 +50,7 @@ def stored_uploads() -> set[str]:
     )
 
 
-def counts(job: dict) -> tuple[int, ...]:
+def counts(job: dict[str, Any]) -> tuple[int, ...]:
     names = ("created", "updated", "unchanged", "skipped", "invalid", "duplicate")
     return tuple(job[f"{name}_count"] for name in names)
 
@@ -63,6 +65,7 @@ def counts(job: dict) -> tuple[int, ...]:
         ({"mapping": '["sku"]'}, {"mapping": [NOT_AN_OBJECT]}),
         ({"mapping": '{"Code": "price"}'}, {"mapping": [f"'Code' maps to 'price': {ONE_OF}"]}),
         ({"mapping": '{"A": "sku", "B": "sku"}'}, {"mapping": [f"'A' and 'B' {BOTH}"]}),
+        ({"mapping": '{"A": ["sku"]}'}, {"mapping": [f"'A' maps to ['sku']: {ONE_OF}"]}),
         ({"profile": "999"}, {"profile": ['Invalid pk "999" - object does not exist.']}),
     ],
 )  # fmt: skip
@@ -82,6 +85,7 @@ def test_a_dry_run_reports_the_change_and_leaves_the_catalog_as_it_was(
     make_product(sku="LAMP-1", name="Lamp", description="Old", active=False)
     make_product(sku="MUG-2", name="Mug", description="Same")
     before = table_checksum()
+    events = Event.objects.count()
     content = b"sku,name,description\nlamp-1,Lamp,New\nMUG-2,Mug,Same\nNEW-3,New,=1+1\n,Bad,\n"
 
     job = finished(api, content, dry_run="true")
@@ -96,6 +100,7 @@ def test_a_dry_run_reports_the_change_and_leaves_the_catalog_as_it_was(
     assert all(job[url] for url in ("errors_url", "changes_url", "apply_url"))
     assert job["preview_expires_at"]
     assert table_checksum() == before
+    assert Event.objects.count() == events  # no product event, no import.completed
 
     page = api.get(job["changes_url"]).json()
     assert (page["count"], page["next"], page["previous"]) == (2, None, None)

@@ -47,8 +47,8 @@ class Command(BaseCommand):
                 raise CommandError(f"{file}: {exc}") from exc
         self.stdout.write(
             f"{result.total_rows:,} rows: {result.created_count:,} created, "
-            f"{result.updated_count:,} updated, {result.duplicate_count:,} repeated SKUs, "
-            f"{result.invalid_count:,} invalid."
+            f"{result.updated_count:,} updated, {result.unchanged_count:,} unchanged, "
+            f"{result.duplicate_count:,} repeated SKUs, {result.invalid_count:,} invalid."
         )
         for error in result.errors[:20]:
             self.stdout.write(f"  line {error.line}: {error.reason}")

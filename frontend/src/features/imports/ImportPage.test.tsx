@@ -170,4 +170,29 @@ describe("ImportPage", () => {
     });
     expect(await within(card).findByText("Waiting")).toBeInTheDocument();
   });
+
+  it("says why the server refused the options, and keeps the form", async () => {
+    vi.stubGlobal("XMLHttpRequest", FakeXhr);
+    mockApi([]);
+    renderWithProviders(<ImportPage />, { path: "/imports" });
+    const setup = await chooseSupplierFile();
+    await within(setup).findByLabelText("Item Code");
+    await userEvent.click(within(setup).getByRole("button", { name: "Import now" }));
+    FakeXhr.last.respond(400, { profile: ['Invalid pk "9" - object does not exist.'] });
+    expect(await screen.findByRole("region", { name: "Upload failed" })).toHaveTextContent(
+      'The upload failed: Invalid pk "9" - object does not exist.',
+    );
+    expect(screen.getByRole("region", { name: "Import of supplier.csv" })).toBeInTheDocument();
+  });
+
+  it("marks the previews in the history", async () => {
+    const preview = makeJob({ status: "COMPLETED", dry_run: true, file_name: "supplier.csv" });
+    mockFetch((call) =>
+      call.url.startsWith("/api/jobs/?")
+        ? { body: { count: 1, next: null, previous: null, results: [preview] } }
+        : undefined,
+    );
+    renderWithProviders(<ImportPage />, { path: "/imports" });
+    expect(await screen.findByRole("cell", { name: "supplier.csv Preview" })).toBeInTheDocument();
+  });
 });

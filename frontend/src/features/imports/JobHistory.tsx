@@ -46,7 +46,12 @@ export function JobHistory({ jobs, currentId, onShow }: JobHistoryProps) {
                 <tr key={job.id} aria-current={job.id === currentId ? "true" : undefined}>
                   <td className="truncate">
                     {job.file_name || "–"}
-                    {job.dry_run && <span className="badge history__preview">Preview</span>}
+                    {job.dry_run && (
+                      <>
+                        {" "}
+                        <span className="badge">Preview</span>
+                      </>
+                    )}
                   </td>
                   <td>
                     <StatusBadge status={job.status} />

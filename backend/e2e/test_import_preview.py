@@ -268,3 +268,21 @@ def test_a_failed_job_whose_header_needs_a_mapping_offers_the_form(
     bench = api.product("RF-1")
     assert (bench["name"], bench["description"]) == ("Bench", "Long")
     assert api.product_count() == 2
+
+
+def test_the_form_and_the_preview_fit_a_phone(
+    signed_in: Page, api: Api, catalog: None, supplier_csv: Path
+) -> None:
+    page = signed_in
+    page.set_viewport_size({"width": 360, "height": 740})
+    page.goto("/imports")
+    setup = choose(page, supplier_csv)
+    map_supplier_columns(setup)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    screenshot(page, "25-phone-import-mapping")
+    setup.get_by_role("button", name="Preview changes").click()
+    preview = page.get_by_role("region", name="Preview of supplier.csv")
+    expect(preview.get_by_role("region", name="Changes").locator("tbody tr")).to_have_count(2)
+    # The changes table scrolls inside its frame; the page does not.
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    screenshot(page, "26-phone-import-preview")

@@ -1,7 +1,7 @@
 import { screen, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { makeJob } from "@/test/fixtures";
+import { makeJob, makeUser } from "@/test/fixtures";
 import { mockFetch, renderWithProviders } from "@/test/utils";
 import { JobProgress } from "./JobProgress";
 import { PreviewChanges } from "./PreviewChanges";
@@ -143,5 +143,17 @@ describe("PreviewChanges", () => {
     renderWithProviders(<PreviewChanges preview={gone} onApplied={vi.fn()} />);
     expect(screen.getByText("The changes of this preview are no longer kept.")).toBeInTheDocument();
     expect(screen.queryByRole("button", { name: "Import these changes" })).not.toBeInTheDocument();
+  });
+
+  it("shows someone else's changes and their import to no one but an admin", () => {
+    const calls = mockFetch(() => undefined);
+    renderWithProviders(<PreviewChanges preview={PREVIEW} onApplied={vi.fn()} />, {
+      user: makeUser("editor", { id: 2 }),
+    });
+    expect(
+      screen.getByText("Only an admin, or the user who previewed the file, can see its changes."),
+    ).toBeInTheDocument();
+    expect(screen.queryByRole("button", { name: "Import these changes" })).not.toBeInTheDocument();
+    expect(calls).toEqual([]);
   });
 });

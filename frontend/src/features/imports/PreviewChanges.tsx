@@ -31,6 +31,11 @@ export function PreviewChanges({ preview, onApplied }: PreviewChangesProps) {
         </p>
       )}
       {mayRead && preview.changes_url && <FirstChanges preview={preview} />}
+      {!mayRead && preview.changes_url && (
+        <p className="note">
+          Only an admin, or the user who previewed the file, can see its changes.
+        </p>
+      )}
       {!preview.changes_url && (
         <p className="note">The changes of this preview are no longer kept.</p>
       )}

@@ -84,8 +84,11 @@ def test_each_operation_documents_only_the_errors_that_apply(schema: dict[str, A
     gives them."""
     one_product = schema["paths"]["/api/products/{id}/"]["get"]["responses"]
     assert set(one_product) == {"200", "401", "403", "404", "429"}
+    apply = schema["paths"]["/api/jobs/{id}/apply/"]["post"]["responses"]
+    assert set(apply) == {"202", "401", "403", "404", "409", "410", "429", "503"}
+    # A retry may carry options in its body.
     retry = schema["paths"]["/api/jobs/{id}/retry/"]["post"]["responses"]
-    assert set(retry) == {"202", "401", "403", "404", "409", "429", "503"}
+    assert set(retry) == {"202", "400", "401", "403", "404", "409", "413", "415", "429", "503"}
     # The session's sign-in: anyone may call it (no 401), but not without its CSRF token.
     sign_in = schema["paths"]["/api/auth/session/"]["post"]["responses"]
     assert set(sign_in) == {"200", "400", "403", "413", "415", "429"}

@@ -60,22 +60,39 @@ class Api:
         return int(self.get("/api/products/", page_size=1, **filters)["count"])
 
     def import_csv(self, csv: Path) -> dict[str, Any]:
-        """Uploads a catalog and waits for its job to end; returns the job."""
+        """Uploads a catalog and waits for its job to end; returns the job, completed."""
+        job = self.upload(csv)
+        assert job["status"] == "COMPLETED", job
+        return job
+
+    def upload(self, csv: Path, **fields: str) -> dict[str, Any]:
+        """Uploads a catalog with the form's other `fields` (dry_run, mapping, ...) and waits
+        for its job to end; returns the job, completed or failed."""
         with csv.open("rb") as file:
             response = self.session.post(
                 f"{self.base_url}/api/products/upload/",
+                data=fields,
                 files={"file": (csv.name, file, "text/csv")},
                 timeout=60,
             )
         assert response.status_code == 202, response.text
-        job = response.json()
+        return self.wait_for_job(response.json()["id"])
+
+    def wait_for_job(self, job_id: str) -> dict[str, Any]:
+        """The job once it has ended."""
         deadline = time.monotonic() + 120
+        job = self.get(f"/api/job/{job_id}/status/")
         while job["status"] not in {"COMPLETED", "FAILED"}:
             assert time.monotonic() < deadline, job
             time.sleep(0.2)
-            job = self.get(f"/api/job/{job['id']}/status/")
-        assert job["status"] == "COMPLETED", job
+            job = self.get(f"/api/job/{job_id}/status/")
         return dict(job)
+
+    def product(self, sku: str) -> dict[str, Any]:
+        """The one product of this SKU, as the API lists it."""
+        found = self.get("/api/products/", sku=sku)["results"]
+        assert len(found) == 1, found
+        return dict(found[0])
 
 
 def screenshot(page: Page, name: str) -> None:

@@ -63,6 +63,11 @@ def test_upload_the_sample_catalog_and_follow_it_to_the_end(signed_in: Page, api
     screenshot(page, "02-import-empty")
 
     page.get_by_label("Choose a file").set_input_files(SAMPLE)
+    # The file's columns are shown first, guessed from its header; nothing is sent yet.
+    setup = page.get_by_role("region", name="Import of products.csv")
+    expect(setup.get_by_label("sku", exact=True)).to_have_value("sku")
+    assert api.get("/api/jobs/", kind="import")["count"] == 0
+    setup.get_by_role("button", name="Import now").click()
     progress = page.get_by_role("region", name="Progress of products.csv")
     expect(progress.get_by_text("Import complete")).to_be_visible(timeout=120_000)
     expect(progress.get_by_text("100 %")).to_be_visible()

@@ -1,45 +1,6 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { FakeXhr } from "@/test/xhr";
 import { uploadFile } from "./upload";
-
-class FakeXhr {
-  static last: FakeXhr;
-  upload: { onprogress: ((event: ProgressEvent) => void) | null } = { onprogress: null };
-  onload: (() => void) | null = null;
-  onerror: (() => void) | null = null;
-  onabort: (() => void) | null = null;
-  status = 0;
-  responseText = "";
-  responseType = "";
-  headers: Record<string, string> = {};
-  method = "";
-  url = "";
-  sent: FormData | null = null;
-
-  constructor() {
-    FakeXhr.last = this;
-  }
-  open(method: string, url: string) {
-    this.method = method;
-    this.url = url;
-  }
-  setRequestHeader(name: string, value: string) {
-    this.headers[name] = value;
-  }
-  send(body: FormData) {
-    this.sent = body;
-  }
-  abort() {
-    this.onabort?.();
-  }
-  progress(loaded: number, total: number) {
-    this.upload.onprogress?.({ loaded, total, lengthComputable: true } as ProgressEvent);
-  }
-  respond(status: number, body: unknown) {
-    this.status = status;
-    this.responseText = JSON.stringify(body);
-    this.onload?.();
-  }
-}
 
 describe("uploadFile", () => {
   afterEach(() => vi.unstubAllGlobals());
@@ -59,6 +20,15 @@ describe("uploadFile", () => {
     expect(progress.mock.calls).toEqual([[{ loaded: 5, total: 13 }], [{ loaded: 13, total: 13 }]]);
     xhr.respond(202, { id: "job-1" });
     await expect(handle.promise).resolves.toEqual({ id: "job-1" });
+  });
+
+  it("sends the other fields with the file", () => {
+    vi.stubGlobal("XMLHttpRequest", FakeXhr);
+    const file = new File(["sku,name\n"], "products.csv");
+    uploadFile("/api/products/upload/", file, vi.fn(), { fields: { dry_run: "true" } });
+    const sent = FakeXhr.last.sent!;
+    expect([...sent.keys()]).toEqual(["dry_run", "file"]);
+    expect(sent.get("dry_run")).toBe("true");
   });
 
   it("rejects with the API's words", async () => {

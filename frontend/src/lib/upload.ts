@@ -10,6 +10,13 @@ export interface UploadHandle<T> {
   abort: () => void;
 }
 
+export interface UploadOptions {
+  /** The multipart field of the file. */
+  field?: string;
+  /** More multipart fields, sent before the file so the server reads them first. */
+  fields?: Record<string, string>;
+}
+
 /**
  * POSTs a file as multipart `field` with XMLHttpRequest, which (unlike fetch) reports how many
  * bytes have gone up. Resolves with the parsed JSON answer; rejects with an ApiError.
@@ -18,7 +25,7 @@ export function uploadFile<T>(
   url: string,
   file: File,
   onProgress: (progress: UploadProgress) => void,
-  field = "file",
+  { field = "file", fields = {} }: UploadOptions = {},
 ): UploadHandle<T> {
   const xhr = new XMLHttpRequest();
   const promise = new Promise<T>((resolve, reject) => {
@@ -42,6 +49,7 @@ export function uploadFile<T>(
     xhr.onerror = () => reject(new ApiError(NETWORK_ERROR_MESSAGE, 0));
     xhr.onabort = () => reject(new ApiError("The upload was cancelled.", 0));
     const form = new FormData();
+    for (const [name, value] of Object.entries(fields)) form.append(name, value);
     form.append(field, file, file.name);
     xhr.send(form);
   });

@@ -1,11 +1,14 @@
 import type { Role, SessionUser } from "@/features/auth";
 import type { Job } from "@/features/imports";
 
-const VIEWER = ["imports.view_job", "products.view_product"];
+const VIEWER = ["imports.view_job", "imports.view_importprofile", "products.view_product"];
 const EDITOR = [
   ...VIEWER,
   "imports.act_on_own_job",
   "imports.import_products",
+  "imports.add_importprofile",
+  "imports.change_importprofile",
+  "imports.delete_importprofile",
   "products.add_product",
   "products.change_product",
   "products.delete_product",
@@ -58,6 +61,17 @@ export function makeJob(overrides: Partial<Job> = {}): Job {
     status_url: "http://testserver/api/job/5b0c0000-0000-4000-8000-000000000001/status/",
     events_url: "http://testserver/api/job/5b0c0000-0000-4000-8000-000000000001/events/",
     errors_url: null,
+    dry_run: false,
+    options: { on_error: "skip", update_existing: true, mapping: {}, profile: null },
+    unchanged_count: 0,
+    skipped_count: 0,
+    changes_url: null,
+    changes_csv_url: null,
+    apply_url: null,
+    source_job: null,
+    file_columns: null,
+    needs_mapping: false,
+    preview_expires_at: null,
     ...overrides,
   };
 }

@@ -12,6 +12,8 @@ export type Permission =
   | "imports.act_on_own_job"
   | "imports.act_on_any_job"
   | "imports.view_any_job_files"
+  | "imports.view_importprofile"
+  | "imports.add_importprofile"
   | "webhooks.view_webhook";
 
 /** What ownership of a job is read from. */

@@ -1,12 +1,23 @@
-import { useEffect } from "react";
+import { useEffect, useState } from "react";
 import { Button, ErrorMessage, ProgressBar } from "@/components/ui";
 import { onlyFor, useAccess } from "@/features/auth";
 import { formatBytes } from "@/lib/format";
-import { useJob, useJobs, useRememberedJob, useRetryJob, useUpload } from "./api";
+import {
+  useJob,
+  useJobs,
+  useRememberedJob,
+  useRetryJob,
+  useUpload,
+  type UploadRequest,
+} from "./api";
 import { FileDrop } from "./FileDrop";
+import { ImportSetup, type ChosenFile } from "./ImportSetup";
 import { JobHistory } from "./JobHistory";
 import { JobProgress } from "./JobProgress";
-import { isFinished } from "./types";
+import { PreviewChanges } from "./PreviewChanges";
+import { RetryWithMapping } from "./RetryWithMapping";
+import { readSample } from "./sample";
+import { isFinished, type Job } from "./types";
 
 export const CURRENT_IMPORT_KEY = "product-importer.current-import";
 
@@ -18,6 +29,8 @@ export function ImportPage() {
   const retry = useRetryJob();
   const access = useAccess();
   const mayImport = access.can("imports.import_products");
+  // The file chosen, shown with its columns until it is sent.
+  const [chosen, setChosen] = useState<(ChosenFile & { key: number }) | null>(null);
 
   // Coming back with nothing remembered: follow the import that is running, if one is.
   const running = jobs.data?.results.find((candidate) => !isFinished(candidate));
@@ -25,9 +38,42 @@ export function ImportPage() {
     if (jobId === null && running) setJobId(running.id);
   }, [jobId, running, setJobId]);
 
-  async function startUpload(file: File) {
-    const started = await upload.start(file);
-    if (started) setJobId(started.id);
+  function choose(file: File) {
+    upload.reset();
+    setChosen((current) => ({ file, sample: null, readError: null, key: (current?.key ?? 0) + 1 }));
+    // Only this file's answer counts: another may have been chosen meanwhile.
+    const settle = (read: Partial<ChosenFile>) =>
+      setChosen((current) => (current?.file === file ? { ...current, ...read } : current));
+    readSample(file).then(
+      (sample) => settle({ sample }),
+      (readError: unknown) => settle({ readError }),
+    );
+  }
+
+  async function startUpload(file: File, request: UploadRequest) {
+    const started = await upload.start(file, request);
+    if (started) {
+      setChosen(null);
+      setJobId(started.id);
+    }
+  }
+
+  function details(shown: Job) {
+    if (shown.dry_run && shown.status === "COMPLETED") {
+      return <PreviewChanges preview={shown} onApplied={(applied) => setJobId(applied.id)} />;
+    }
+    if (shown.status === "FAILED" && shown.needs_mapping && shown.file_columns?.length) {
+      if (!access.canActOn(shown)) return null;
+      return (
+        <RetryWithMapping
+          key={shown.id}
+          job={shown}
+          retrying={retry.isPending}
+          onRetry={(mapping) => retry.mutate({ job: shown, mapping })}
+        />
+      );
+    }
+    return null;
   }
 
   const uploading = upload.state.phase === "uploading";
@@ -35,15 +81,27 @@ export function ImportPage() {
     <main id="main" className="page">
       <h1>Import products</h1>
       <p className="muted">
-        A CSV with a header row naming <code>sku</code> and <code>name</code> (any order, any letter
-        case), optionally <code>description</code> and <code>active</code>. SKUs are matched in any
-        letter case; a product that exists is overwritten.
+        A CSV with a header row and columns for the <code>sku</code> and the <code>name</code>,
+        optionally the <code>description</code> and <code>active</code>, in any order. Once a file
+        is chosen, its columns and first rows are shown to check before anything is written. SKUs
+        are matched in any letter case.{" "}
+        <a href="/api/products/template.csv" download>
+          Download a template
+        </a>
       </p>
       <FileDrop
-        onFile={(file) => void startUpload(file)}
+        onFile={choose}
         disabled={uploading || !mayImport}
         note={mayImport ? undefined : onlyFor("editor", "import products", access.role)}
       />
+      {chosen && !uploading && (
+        <ImportSetup
+          key={chosen.key}
+          chosen={chosen}
+          onSubmit={(request) => void startUpload(chosen.file, request)}
+          onCancel={() => setChosen(null)}
+        />
+      )}
 
       {upload.state.phase === "uploading" && (
         <section className="card job" aria-label="Upload">
@@ -85,11 +143,13 @@ export function ImportPage() {
           {job.data && (
             <JobProgress
               job={job.data}
-              onRetry={(failed) => retry.mutate(failed)}
+              onRetry={(failed) => retry.mutate({ job: failed })}
               retrying={retry.isPending}
               retryError={retry.error}
               onDismiss={() => setJobId(null)}
-            />
+            >
+              {details(job.data)}
+            </JobProgress>
           )}
         </>
       )}

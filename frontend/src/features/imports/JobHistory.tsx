@@ -44,7 +44,15 @@ export function JobHistory({ jobs, currentId, onShow }: JobHistoryProps) {
             <tbody>
               {jobs.data.results.map((job) => (
                 <tr key={job.id} aria-current={job.id === currentId ? "true" : undefined}>
-                  <td className="truncate">{job.file_name || "–"}</td>
+                  <td className="truncate">
+                    {job.file_name || "–"}
+                    {job.dry_run && (
+                      <>
+                        {" "}
+                        <span className="badge">Preview</span>
+                      </>
+                    )}
+                  </td>
                   <td>
                     <StatusBadge status={job.status} />
                   </td>

@@ -1,3 +1,4 @@
+import type { ReactNode } from "react";
 import { Button, ErrorMessage, ProgressBar } from "@/components/ui";
 import { NOT_YOUR_JOB, useAccess } from "@/features/auth";
 import { formatDate, formatNumber } from "@/lib/format";
@@ -19,16 +20,21 @@ function rowsText(job: Job): string {
   return `${formatNumber(job.processed_rows)} of ${formatNumber(job.total_rows)} rows`;
 }
 
+function countsOf(job: Job): [string, number][] {
+  if (job.kind !== "import") return [["Deleted", job.deleted_count]];
+  const [created, updated] = job.dry_run ? ["To create", "To update"] : ["Created", "Updated"];
+  return [
+    [created, job.created_count],
+    [updated, job.updated_count],
+    ["Unchanged", job.unchanged_count],
+    ["Skipped", job.skipped_count],
+    ["Duplicates in the file", job.duplicate_count],
+    ["Invalid rows", job.invalid_count],
+  ];
+}
+
 export function JobCounts({ job }: { job: Job }) {
-  const counts: [string, number][] =
-    job.kind === "import"
-      ? [
-          ["Created", job.created_count],
-          ["Updated", job.updated_count],
-          ["Duplicates in the file", job.duplicate_count],
-          ["Invalid rows", job.invalid_count],
-        ]
-      : [["Deleted", job.deleted_count]];
+  const counts = countsOf(job);
   return (
     <dl className="counts">
       {counts.map(([label, value]) => (
@@ -49,6 +55,8 @@ export interface JobProgressProps {
   retryError?: unknown;
   /** Shown once the job has ended: hides the card. */
   onDismiss?: () => void;
+  /** More about the job, after its counts or its failure: a preview's changes, a mapping form. */
+  children?: ReactNode;
 }
 
 /** A job's stage in words, its progress bar and rows, then its counts, or its error and a retry. */
@@ -59,6 +67,7 @@ export function JobProgress({
   retrying,
   retryError,
   onDismiss,
+  children,
 }: JobProgressProps) {
   const access = useAccess();
   const finished = isFinished(job);
@@ -67,10 +76,14 @@ export function JobProgress({
   const heading =
     title ?? (job.kind === "import" ? job.file_name || "Import" : "Delete all products");
   return (
-    <section className="card job" aria-label={`Progress of ${heading}`}>
+    <section
+      className="card job"
+      aria-label={`${job.dry_run ? "Preview" : "Progress"} of ${heading}`}
+    >
       <div className="job__header">
         <h3 className="job__title">{heading}</h3>
         <div className="job__status">
+          {job.dry_run && <span className="badge">Preview</span>}
           <StatusBadge status={job.status} />
           {finished && onDismiss && (
             <Button size="small" variant="ghost" onClick={onDismiss}>
@@ -109,6 +122,7 @@ export function JobProgress({
           <ErrorMessage error={retryError} prefix="Retry failed:" />
         </div>
       )}
+      {children}
       <p className="muted small">
         Started {formatDate(job.started_at ?? job.created_at)}
         {job.finished_at ? ` · finished ${formatDate(job.finished_at)}` : ""}

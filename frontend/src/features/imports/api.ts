@@ -2,7 +2,15 @@ import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tansta
 import { useCallback, useEffect, useRef, useState } from "react";
 import { apiFetch, queryString, type Page } from "@/lib/api";
 import { uploadFile, type UploadProgress } from "@/lib/upload";
-import { isFinished, sitePath, type Job, type JobKind } from "./types";
+import {
+  isFinished,
+  sitePath,
+  type Change,
+  type ImportOptions,
+  type Job,
+  type JobKind,
+  type Mapping,
+} from "./types";
 
 export const jobKey = (id: string | null) => ["job", id] as const;
 export const jobsKey = (kind: JobKind) => ["jobs", kind] as const;
@@ -74,10 +82,15 @@ function canStream(job: Job): boolean {
   return Boolean(job.events_url) && typeof EventSource !== "undefined";
 }
 
+/** Queues a failed import again, with another mapping when one is given. */
 export function useRetryJob() {
   const queryClient = useQueryClient();
   return useMutation({
-    mutationFn: (job: Job) => apiFetch<Job>(`/api/jobs/${job.id}/retry/`, { method: "POST" }),
+    mutationFn: ({ job, mapping }: { job: Job; mapping?: Mapping }) =>
+      apiFetch<Job>(`/api/jobs/${job.id}/retry/`, {
+        method: "POST",
+        body: mapping ? { mapping } : undefined,
+      }),
     onSuccess: (job) => {
       queryClient.setQueryData(jobKey(job.id), job);
       void queryClient.invalidateQueries({ queryKey: ["jobs"] });
@@ -85,12 +98,58 @@ export function useRetryJob() {
   });
 }
 
+/** Imports the changes of a completed preview (its `apply_url`): resolves with the new import. */
+export function useApplyPreview() {
+  const queryClient = useQueryClient();
+  return useMutation({
+    mutationFn: (preview: Job) =>
+      apiFetch<Job>(sitePath(preview.apply_url as string), { method: "POST" }),
+    onSuccess: (job, preview) => {
+      queryClient.setQueryData(jobKey(job.id), job);
+      void queryClient.invalidateQueries({ queryKey: jobKey(preview.id) });
+      void queryClient.invalidateQueries({ queryKey: ["jobs"] });
+    },
+  });
+}
+
+/** The first page of a completed preview's changes (50, by SKU). */
+export function useChanges(preview: Job) {
+  return useQuery({
+    queryKey: ["changes", preview.id],
+    queryFn: ({ signal }) =>
+      apiFetch<Page<Change>>(sitePath(preview.changes_url as string), { signal }),
+    enabled: preview.changes_url !== null,
+  });
+}
+
+/** What an upload asks for besides the file. */
+export interface UploadRequest extends Omit<ImportOptions, "mapping"> {
+  dryRun: boolean;
+  /** Sent as chosen; null when the browser could not read the header (the server guesses). */
+  mapping: Mapping | null;
+  profile: number | null;
+}
+
+function uploadFields(request: UploadRequest): Record<string, string> {
+  const fields: Record<string, string> = {
+    dry_run: String(request.dryRun),
+    on_error: request.on_error,
+    update_existing: String(request.update_existing),
+  };
+  if (request.mapping) fields.mapping = JSON.stringify(request.mapping);
+  if (request.profile !== null) fields.profile = String(request.profile);
+  return fields;
+}
+
 export type UploadState =
   | { phase: "idle" }
   | { phase: "uploading"; fileName: string; progress: UploadProgress }
   | { phase: "failed"; fileName: string; error: unknown };
 
-/** Sends a catalog to `/api/products/upload/`, reporting the bytes sent; resolves with the job. */
+/**
+ * Sends a catalog to `/api/products/upload/` (with the options of `request`, else the server's
+ * defaults), reporting the bytes sent; resolves with the job.
+ */
 export function useUpload() {
   const queryClient = useQueryClient();
   const [state, setState] = useState<UploadState>({ phase: "idle" });
@@ -99,14 +158,17 @@ export function useUpload() {
   useEffect(() => () => abortRef.current?.(), []);
 
   const start = useCallback(
-    async (file: File): Promise<Job | null> => {
+    async (file: File, request?: UploadRequest): Promise<Job | null> => {
       setState({
         phase: "uploading",
         fileName: file.name,
         progress: { loaded: 0, total: file.size },
       });
-      const handle = uploadFile<Job>("/api/products/upload/", file, (progress) =>
-        setState({ phase: "uploading", fileName: file.name, progress }),
+      const handle = uploadFile<Job>(
+        "/api/products/upload/",
+        file,
+        (progress) => setState({ phase: "uploading", fileName: file.name, progress }),
+        { fields: request ? uploadFields(request) : {} },
       );
       abortRef.current = handle.abort;
       try {

@@ -1,6 +1,27 @@
 export type JobStatus = "PENDING" | "PROCESSING" | "COMPLETED" | "FAILED";
 export type JobKind = "import" | "bulk_delete";
 
+/** A field of a product that a column of a file can fill. */
+export type ProductField = "sku" | "name" | "description" | "active";
+/** From a column of the file, exactly as in its header, to a field; null ignores the column. */
+export type Mapping = Record<string, ProductField | null>;
+export type OnError = "skip" | "abort";
+
+/** How an import reads its file: what a saved profile keeps, and what an upload may send. */
+export interface ImportOptions {
+  on_error: OnError;
+  update_existing: boolean;
+  mapping: Mapping;
+}
+
+/** An import's options as the server applied them (mapping null: guessed from the header). */
+export interface AppliedOptions {
+  on_error?: OnError;
+  update_existing?: boolean;
+  mapping?: Mapping | null;
+  profile?: number | null;
+}
+
 /** A job as the API answers it (`/api/job/<id>/status/`, `/api/jobs/`). */
 export interface Job {
   id: string;
@@ -26,6 +47,44 @@ export interface Job {
   status_url: string;
   events_url?: string | null;
   errors_url: string | null;
+  /** A preview: the import is checked and its changes kept, nothing is written. */
+  dry_run: boolean;
+  options: AppliedOptions | null;
+  unchanged_count: number;
+  skipped_count: number;
+  /** A completed preview's changes while they are kept; null otherwise. */
+  changes_url: string | null;
+  changes_csv_url: string | null;
+  /** Where to import a completed preview's changes, while it can be; null otherwise. */
+  apply_url: string | null;
+  /** The preview this import applies, or null. */
+  source_job: string | null;
+  /** The header of the file once it was read, else null. */
+  file_columns: string[] | null;
+  /** A failed job whose header could not be mapped to sku and name. */
+  needs_mapping: boolean;
+  preview_expires_at: string | null;
+}
+
+/** A product as a preview would leave it, and as it was (`previous_*`, null for a new one). */
+export interface Change {
+  action: "create" | "update";
+  sku: string;
+  name: string;
+  description: string;
+  active: boolean;
+  previous_sku: string | null;
+  previous_name: string | null;
+  previous_description: string | null;
+  previous_active: boolean | null;
+}
+
+/** A saved way of reading files: `/api/import-profiles/`. */
+export interface ImportProfile extends ImportOptions {
+  id: number;
+  name: string;
+  created_at: string;
+  updated_at: string;
 }
 
 export function isFinished(job: Pick<Job, "status">): boolean {

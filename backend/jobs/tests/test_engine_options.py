@@ -3,13 +3,16 @@ left alone, create-only imports, abort on a bad row, and dry runs that record th
 write nothing. Against the real PostgreSQL, on small in-memory CSVs."""
 
 import hashlib
+import re
 import uuid
 
 import psycopg
 import pytest
+from django.conf import settings
 from django.db import connection
 
 from jobs.engine import ImportFailed, ImportOptions
+from jobs.engine.header import ALIASES
 from jobs.models import Job, JobChange
 from products.models import Product
 from products.tests.factories import make_product
@@ -312,3 +315,16 @@ def test_a_dry_run_that_fails_records_no_change(pg):
 
     assert changes(job.pk) == []
     assert pg.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+
+
+def test_the_dashboard_guesses_headers_with_the_same_aliases():
+    """The dashboard's copy of the aliases (it guesses in the browser, before any upload) must
+    be the engine's: what the form shows is what an import without a mapping does."""
+    source = (settings.BASE_DIR.parent / "frontend/src/features/imports/columns.ts").read_text()
+    block = re.search(r"const ALIASES[^=]*= \{(.*?)\n\};", source, re.DOTALL)
+    assert block is not None
+    dashboard = {
+        field: tuple(re.findall(r'"([^"]+)"', names))
+        for field, names in re.findall(r"(\w+): \[(.*?)\]", block.group(1), re.DOTALL)
+    }
+    assert dashboard == ALIASES

@@ -16,7 +16,9 @@ class JobSerializer(serializers.ModelSerializer[Job]):
     changes_url = serializers.SerializerMethodField()
     changes_csv_url = serializers.SerializerMethodField()
     apply_url = serializers.SerializerMethodField()
-    preview_expires_at = serializers.DateTimeField(source="expires_at", read_only=True)
+    preview_expires_at = serializers.DateTimeField(
+        source="expires_at", read_only=True, allow_null=True
+    )
     # A string, not a UUID object: the live stream encodes the data with plain json.
     source_job = serializers.UUIDField(source="source_job_id", read_only=True, allow_null=True)
 

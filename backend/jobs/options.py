@@ -56,17 +56,18 @@ def check_mapping(value: Any) -> dict[str, str | None] | None:
             raise serializers.ValidationError(
                 f"Column names must be 1 to {MAX_COLUMN_NAME} characters: {column[:40]!r}."
             )
-        if field is not None and (not isinstance(field, str) or field not in FIELDS):
+        if field is None:
+            continue
+        if not isinstance(field, str) or field not in FIELDS:
             raise serializers.ValidationError(
                 f"'{column}' maps to {field!r}: map a column to one of "
                 f"{', '.join(FIELDS)}, or to null to ignore it."
             )
-        if field is not None and field in seen:
+        if field in seen:
             raise serializers.ValidationError(
                 f"'{seen[field]}' and '{column}' both map to {field}: map one column to each field."
             )
-        if field is not None:
-            seen[field] = column
+        seen[field] = column
     return value
 
 

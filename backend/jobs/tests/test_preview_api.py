@@ -335,3 +335,15 @@ def test_the_template_is_a_file_the_import_takes(api, worker):
     assert response["Content-Disposition"] == 'attachment; filename="products-template.csv"'
     job = finished(api, response.content)
     assert (job["status"], job["created_count"], job["invalid_count"]) == ("COMPLETED", 2, 0)
+
+
+def test_an_applied_preview_that_expires_loses_its_changes(api, worker):
+    preview = finished(api, b"sku,name\nA-1,A\n", dry_run="true")
+    wait_for(api, api.post(preview["apply_url"]).json())
+    Job.objects.filter(pk=preview["id"]).update(expires_at=timezone.now() - timedelta(seconds=1))
+    assert not Job.objects.get(pk=preview["id"]).file  # the import took it over
+    assert JobChange.objects.filter(job_id=preview["id"]).count() == 1
+
+    assert lifecycle.prune_expired_previews() == 1
+    assert not JobChange.objects.filter(job_id=preview["id"]).exists()
+    assert lifecycle.prune_expired_previews() == 0

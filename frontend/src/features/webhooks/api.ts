@@ -1,4 +1,5 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useEffect } from "react";
 import { apiFetch, type Page } from "@/lib/api";
 import type { Delivery, Webhook, WebhookInput, WebhookTestResult } from "./types";
 
@@ -63,15 +64,31 @@ export function useTestWebhook() {
   });
 }
 
+// An open log looks again every 2 s while a delivery is being sent, and every 10 s otherwise, so
+// that a delivery the worker records after the log was opened still shows up.
+const PENDING_REFRESH_MS = 2000;
+const IDLE_REFRESH_MS = 10_000;
+
 export function useDeliveries(webhookId: number, enabled: boolean) {
-  return useQuery({
+  const queryClient = useQueryClient();
+  const deliveries = useQuery({
     queryKey: deliveriesKey(webhookId),
     queryFn: ({ signal }) =>
       apiFetch<Page<Delivery>>(`/api/webhooks/${webhookId}/deliveries/?page_size=20`, { signal }),
     enabled,
     refetchInterval: (query) =>
-      query.state.data?.results.some((delivery) => delivery.status === "pending") ? 2000 : false,
+      query.state.data?.results.some((delivery) => delivery.status === "pending")
+        ? PENDING_REFRESH_MS
+        : IDLE_REFRESH_MS,
   });
+  // A delivery that has just finished changes the card's "Last delivery" line: fetch the list again
+  // (exact, or the deliveries themselves would be refetched too).
+  const newest = deliveries.data?.results.find((delivery) => delivery.status !== "pending");
+  const newestFinished = newest ? `${newest.id}@${newest.last_attempt_at}` : null;
+  useEffect(() => {
+    if (newestFinished) void queryClient.invalidateQueries({ queryKey: webhooksKey, exact: true });
+  }, [newestFinished, queryClient]);
+  return deliveries;
 }
 
 export function useRedeliver(webhookId: number) {

@@ -1,6 +1,6 @@
 import { screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { mockFetch, renderWithProviders } from "@/test/utils";
 import { testResultText } from "./WebhookCard";
 import { WebhooksPage } from "./WebhooksPage";
@@ -162,6 +162,52 @@ describe("WebhooksPage", () => {
     await waitFor(() =>
       expect(calls.some((call) => call.url.endsWith("/deliveries/11/redeliver/"))).toBe(true),
     );
+  });
+
+  it("shows a delivery recorded after the log was opened, and the card's last delivery", async () => {
+    vi.useFakeTimers({ shouldAdvanceTime: true });
+    const user = userEvent.setup({ advanceTimers: vi.advanceTimersByTime });
+    const delivered = {
+      id: 21,
+      webhook: 3,
+      event: "product.created",
+      message_id: "msg_2",
+      status: "succeeded",
+      attempts: 1,
+      status_code: 200,
+      duration_ms: 7,
+      error: "",
+      created_at: "2026-01-01T10:00:00Z",
+      last_attempt_at: "2026-01-01T10:00:01Z",
+      next_attempt_at: null,
+    };
+    let recorded = false;
+    mockFetch((call) => {
+      if (call.url.startsWith("/api/webhooks/3/deliveries/?")) {
+        const results = recorded ? [delivered] : [];
+        return { body: { count: results.length, next: null, previous: null, results } };
+      }
+      if (call.url.startsWith("/api/webhooks/?")) {
+        const hook = recorded
+          ? { ...HOOK, last_status_code: 200, last_delivery_at: "2026-01-01T10:00:01Z" }
+          : HOOK;
+        return { body: list([hook]) };
+      }
+      return undefined;
+    });
+    try {
+      renderWithProviders(<WebhooksPage />);
+      await user.click(await screen.findByRole("button", { name: "Deliveries" }));
+      const log = await screen.findByRole("region", { name: "Delivery log" });
+      expect(await within(log).findByText("No deliveries yet.")).toBeInTheDocument();
+      recorded = true; // the worker records the delivery while the log is open
+      await vi.advanceTimersByTimeAsync(10_000);
+      const row = await screen.findByRole("row", { name: /product\.created/ });
+      expect(row).toHaveTextContent("Delivered");
+      expect(await screen.findByText(/Last delivery .*: 200\./)).toBeInTheDocument();
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it("deletes a webhook after confirming", async () => {

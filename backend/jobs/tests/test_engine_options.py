@@ -11,7 +11,9 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
+from core.db import psycopg_params
 from jobs.engine import ImportFailed, ImportOptions
+from jobs.engine.contract import SORTED_PERCENT
 from jobs.engine.header import ALIASES
 from jobs.models import Job, JobChange
 from products.models import Product
@@ -315,6 +317,45 @@ def test_a_dry_run_that_fails_records_no_change(pg):
 
     assert changes(job.pk) == []
     assert pg.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+
+
+def test_deleting_a_job_deletes_its_changes_and_no_other(pg):
+    kept, deleted = make_preview_job(), make_preview_job()
+    for job in (kept, deleted):
+        run(pg, "sku,name\nA-1,A\nB-2,B\n", changes_of=job.pk)
+
+    Job.objects.filter(pk=deleted.pk).delete()
+
+    assert not JobChange.objects.filter(job_id=deleted.pk).exists()
+    assert len(changes(kept.pk)) == 2
+
+
+def test_a_job_cannot_be_deleted_while_its_changes_are_recorded(pg):
+    job = make_preview_job()
+    attempts: list[int] = []
+
+    def try_to_delete(progress):
+        if progress.percent <= SORTED_PERCENT or attempts:
+            return  # the job is locked once the comparing starts
+        with psycopg.connect(**psycopg_params(), autocommit=True) as other:
+            other.execute("SET lock_timeout = '200ms'")
+            with pytest.raises(psycopg.errors.LockNotAvailable):
+                other.execute("DELETE FROM imports_job WHERE id = %s", (job.pk,))
+        attempts.append(progress.percent)
+
+    run(pg, "sku,name\nA-1,A\n", changes_of=job.pk, progress=try_to_delete, progress_interval=0)
+
+    assert attempts
+    assert len(changes(job.pk)) == 1
+
+
+def test_a_dry_run_of_a_job_that_does_not_exist_records_nothing(pg):
+    missing = uuid.uuid4()
+
+    with pytest.raises(ValueError, match=f"there is no job {missing}"):
+        run(pg, "sku,name\nA-1,A\n", changes_of=missing)
+
+    assert changes(missing) == []
 
 
 def test_the_dashboard_guesses_headers_with_the_same_aliases():

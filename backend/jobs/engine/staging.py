@@ -198,6 +198,12 @@ def compare_chunk_sql(*, source: str) -> str:
     changes recorded so far. It answers the counts `upsert_chunk_sql` does (created, updated,
     staged rows dealt with, the last key, keys), then unchanged and skipped. A row that gives no
     description or active flag keeps the product's, as the import does.
+
+    Each row looks its product up in the unique index, as the upsert's ON CONFLICT does: a join
+    would be planned as a hash of the chunk against a scan of the whole catalog, twice the time
+    for a chunk of 10,000 (docs/benchmarks.md). The LATERAL ... LIMIT 1 keeps it a lookup, and
+    the staged key takes the catalog's collation, the index's (equal keys are equal bytes in
+    either).
     """
     return (
         f"WITH {chunk_sql(source)}, compared AS MATERIALIZED ("
@@ -206,7 +212,8 @@ def compare_chunk_sql(*, source: str) -> str:
         " coalesce(c.active, p.active, true) AS active,"
         " p.sku AS previous_sku, p.name AS previous_name,"
         " p.description AS previous_description, p.active AS previous_active"
-        f" FROM chunk c LEFT JOIN {PRODUCT_TABLE} p ON p.sku_key = c.sku_key"
+        " FROM chunk c LEFT JOIN LATERAL (SELECT id, sku, name, description, active"
+        f' FROM {PRODUCT_TABLE} WHERE sku_key = c.sku_key COLLATE "default" LIMIT 1) p ON true'
         "), classified AS MATERIALIZED ("
         " SELECT *, CASE WHEN product_id IS NULL THEN 'create' WHEN NOT %s THEN 'skip'"
         " WHEN (sku, name, description, active)"

@@ -99,9 +99,10 @@ class JobChange(models.Model):
     """A product that a job changes, or that a dry run would: the row as written and the
     product as it was (previous_*, null for a create). Numbered in SKU order from 1 per job.
 
-    Written and removed in bulk by SQL (`jobs.engine.staging`, `jobs.services`): the key to
-    the job cascades in the database, never through Django's collector (a job may have half a
-    million of them).
+    Written and removed in bulk by SQL (`jobs.engine.staging`, `jobs.services`): a trigger on
+    the jobs deletes a deleted job's changes in the database, never Django's collector (a job
+    may have half a million of them). No foreign key: its check per row was a third of a dry
+    run's time (migration 0005).
     """
 
     class Action(models.TextChoices):

@@ -30,6 +30,17 @@ async function chooseSupplierFile() {
   return screen.findByRole("region", { name: "Import of supplier.csv" });
 }
 
+/** An empty history, the supplier's file chosen and its columns guessed, then "Import now": the
+ * upload is sent through FakeXhr, which answers only when the test says so. */
+async function importSupplierFileNow() {
+  vi.stubGlobal("XMLHttpRequest", FakeXhr);
+  mockApi([]);
+  renderWithProviders(<ImportPage />, { path: "/imports" });
+  const setup = await chooseSupplierFile();
+  await within(setup).findByLabelText("Item Code");
+  await userEvent.click(within(setup).getByRole("button", { name: "Import now" }));
+}
+
 describe("ImportPage", () => {
   afterEach(() => vi.unstubAllGlobals());
 
@@ -124,12 +135,7 @@ describe("ImportPage", () => {
   });
 
   it("cancels an upload and offers the file again", async () => {
-    vi.stubGlobal("XMLHttpRequest", FakeXhr);
-    mockApi([]);
-    renderWithProviders(<ImportPage />, { path: "/imports" });
-    const setup = await chooseSupplierFile();
-    await within(setup).findByLabelText("Item Code");
-    await userEvent.click(within(setup).getByRole("button", { name: "Import now" }));
+    await importSupplierFileNow();
     expect(FakeXhr.last.sent!.get("dry_run")).toBe("false");
     const upload = screen.getByRole("region", { name: "Upload" });
     await userEvent.click(within(upload).getByRole("button", { name: "Cancel" }));
@@ -172,12 +178,7 @@ describe("ImportPage", () => {
   });
 
   it("says why the server refused the options, and keeps the form", async () => {
-    vi.stubGlobal("XMLHttpRequest", FakeXhr);
-    mockApi([]);
-    renderWithProviders(<ImportPage />, { path: "/imports" });
-    const setup = await chooseSupplierFile();
-    await within(setup).findByLabelText("Item Code");
-    await userEvent.click(within(setup).getByRole("button", { name: "Import now" }));
+    await importSupplierFileNow();
     FakeXhr.last.respond(400, { profile: ['Invalid pk "9" - object does not exist.'] });
     expect(await screen.findByRole("region", { name: "Upload failed" })).toHaveTextContent(
       'The upload failed: Invalid pk "9" - object does not exist.',

@@ -11,6 +11,8 @@ import psycopg
 
 from .counts import product_total
 from .models import Product, ProductSearch, ProductSearchPending, SearchIndexState
+from .search import WHOLE_CATALOG
+from .search_upkeep import rebuild_pays
 from .sku import KEY_FUNCTION
 
 PRODUCT_TABLE: Final = Product._meta.db_table
@@ -23,6 +25,32 @@ BUMP_SEARCH_GENERATION_SQL: Final = (
     f"INSERT INTO {SEARCH_STATE_TABLE} AS s (id, generation) VALUES (1, 1)"
     " ON CONFLICT (id) DO UPDATE SET generation = s.generation + 1"
 )
+
+# A write that leaves its products unmarked (migration 0009), then marks them all at once.
+SEARCH_MARKS_OFF_SQL: Final = "SET LOCAL products.search_marks = 'off'"
+MARK_WHOLE_CATALOG_SQL: Final = (
+    f"INSERT INTO {SEARCH_PENDING_TABLE} (product_id, version)"
+    f" VALUES ({WHOLE_CATALOG}, nextval('products_search_pending_version'))"
+    " ON CONFLICT (product_id) DO UPDATE SET version = EXCLUDED.version"
+)
+
+
+def leave_search_marks_to_a_rebuild(cursor: psycopg.Cursor[Any], rows: int) -> bool:
+    """Whether a write of up to `rows` products, about to run in the cursor's transaction, is
+    one after which the search upkeep rebuilds anyway; if so, its products are not marked one
+    by one for the rest of the transaction (4-5 s per 466,693 products, docs/benchmarks.md),
+    and the caller must call `mark_whole_catalog` once it has written any."""
+    if not rebuild_pays(rows, product_total(cursor)):
+        return False
+    cursor.execute(SEARCH_MARKS_OFF_SQL)
+    return True
+
+
+def mark_whole_catalog(cursor: psycopg.Cursor[Any]) -> None:
+    """Every product pending for the search upkeep, in one row that this transaction holds until
+    it ends: searches read the search table alone meanwhile (`search_catching_up`), and the next
+    sync rebuilds it from the catalog."""
+    cursor.execute(MARK_WHOLE_CATALOG_SQL)
 
 
 def sku_key_sql(column: str) -> str:

@@ -14,7 +14,8 @@ waits for them:
   own columns (ILIKE) for the few that are: exact for every search that starts after a write
   commits. Only when more than `SEARCH_DELTA_SCAN_LIMIT` products are pending (just after a
   large import) does it read the search table alone, fast but behind the catalog, and say so
-  (`search_catching_up`).
+  (`search_catching_up`). So it does too when the whole catalog is marked (`WHOLE_CATALOG`): a
+  large import marks no product one by one, and the upkeep rebuilds after it.
 """
 
 from dataclasses import dataclass
@@ -27,21 +28,30 @@ from .models import Product, ProductSearch, ProductSearchPending
 
 SEARCHED_FIELDS = ("sku", "name", "description")
 PENDING_TABLE = ProductSearchPending._meta.db_table
-# How many products are pending, counted no further than the limit plus one.
-PENDING_SQL = f"SELECT count(*) FROM (SELECT FROM {PENDING_TABLE} LIMIT %s) pending"
+# The mark that stands for every product (no product has id 0): an import that writes a large
+# share of the catalog leaves its products unmarked and marks this instead (`products.bulk`).
+WHOLE_CATALOG = 0
+# How many products are pending, counted no further than the limit plus one, and whether the
+# whole catalog is: in the order of the primary key, so that its mark comes first.
+PENDING_SQL = (
+    f"SELECT count(*), coalesce(bool_or(product_id = {WHOLE_CATALOG}), false)"
+    f" FROM (SELECT product_id FROM {PENDING_TABLE} ORDER BY product_id LIMIT %s) pending"
+)
 
 
 @dataclass(frozen=True)
 class SearchState:
-    """What a request's searches read: `pending` products, counted up to `delta_limit` + 1."""
+    """What a request's searches read: `pending` products, counted up to `delta_limit` + 1, and
+    whether the whole catalog is marked."""
 
     pending: int
     delta_limit: int
+    whole_catalog: bool = False
 
     @property
     def catching_up(self) -> bool:
         """Too many pending products to scan: the search table alone answers, a little behind."""
-        return self.pending > self.delta_limit
+        return self.whole_catalog or self.pending > self.delta_limit
 
 
 def state() -> SearchState:
@@ -50,7 +60,7 @@ def state() -> SearchState:
     with connection.cursor() as cursor:
         cursor.execute(PENDING_SQL, [limit + 1])
         row = cursor.fetchone()
-    return SearchState(pending=int(row[0]), delta_limit=limit)
+    return SearchState(pending=int(row[0]), delta_limit=limit, whole_catalog=bool(row[1]))
 
 
 def matching(

@@ -5,10 +5,12 @@ queue `sync()` once they commit. `sync()` applies the pending rows in batches of
 `SYNC_BATCH_ROWS`, each one short transaction that takes no lock a writer waits for: a pending
 row that a writer still holds (an import under way) is skipped, and that writer queues a sync of
 its own when it commits. When more than a share of the catalog is pending (a large import), a
-rebuild is faster: a new table is copied from one snapshot of the catalog and indexed while the
-old one keeps answering, with the pending products read from the catalog itself
-(`products.search`); then the marks that the copy covered are deleted and the new table is
-swapped in, in one short transaction that readers never wait for beyond the swap itself.
+rebuild is faster, and an import that writes that much marks the whole catalog instead of each
+product (`products.bulk.leave_search_marks_to_a_rebuild`): a new table is copied from one
+snapshot of the catalog and indexed while the old one keeps answering, with the pending
+products read from the catalog itself (`products.search`); then the marks that the copy covered
+are deleted and the new table is swapped in, in one short transaction that readers never wait
+for beyond the swap itself.
 
 One upkeep at a time (an advisory lock): a sync that finds another running leaves the work to
 it, and the one running looks again after it lets go of the lock.
@@ -25,7 +27,7 @@ from django.db.backends.utils import CursorWrapper
 
 from .counts import product_total
 from .models import Product, ProductSearch, SearchIndexState
-from .search import PENDING_TABLE, SEARCHED_FIELDS
+from .search import PENDING_TABLE, SEARCHED_FIELDS, WHOLE_CATALOG
 
 logger = logging.getLogger(__name__)
 
@@ -57,10 +59,12 @@ SYNC_BATCH_ROWS = 5_000
 REBUILD_SHARE = 1 / 3
 
 # One batch: the first pending rows that no writer holds, applied and deleted. A product that
-# is gone loses its search row; a changed one gets its new one.
+# is gone loses its search row; a changed one gets its new one. The whole catalog's mark is
+# left to a rebuild.
 SYNC_BATCH_SQL = f"""
 WITH batch AS (
-    SELECT product_id FROM {PENDING_TABLE} ORDER BY product_id LIMIT %s FOR UPDATE SKIP LOCKED
+    SELECT product_id FROM {PENDING_TABLE} WHERE product_id <> {WHOLE_CATALOG}
+    ORDER BY product_id LIMIT %s FOR UPDATE SKIP LOCKED
 ), done AS (
     DELETE FROM {PENDING_TABLE} pending USING batch WHERE pending.product_id = batch.product_id
     RETURNING pending.product_id
@@ -85,6 +89,17 @@ SELECT (SELECT count(*) FROM done), (SELECT count(*) FROM written), (SELECT coun
 VACUUM_AFTER_ROWS = 10_000
 # Whether a pending row is there that no writer holds: work for a sync.
 UNHELD_PENDING_SQL = f"SELECT EXISTS (SELECT FROM {PENDING_TABLE} FOR UPDATE SKIP LOCKED)"
+# How many products are pending, and whether the whole catalog is, by a writer that committed.
+PENDING_SQL = (
+    f"SELECT (SELECT count(*) FROM {PENDING_TABLE}), EXISTS (SELECT FROM {PENDING_TABLE}"
+    f" WHERE product_id = {WHOLE_CATALOG} FOR UPDATE SKIP LOCKED)"
+)
+
+
+def rebuild_pays(products: int, total: int) -> bool:
+    """Whether a rebuild brings the search table up to date with `products` changed products
+    sooner than batches do, in a catalog of `total`."""
+    return products > max(SYNC_BATCH_ROWS, total * REBUILD_SHARE)
 
 
 @dataclass(frozen=True)
@@ -171,11 +186,11 @@ def _exists(query: str) -> bool:
 def _sync_holding_lock() -> SyncResult:
     started = time.monotonic()
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT count(*) FROM {PENDING_TABLE}")
+        cursor.execute(PENDING_SQL)
         row = cursor.fetchone()
-        pending = int(row[0]) if row else 0
+        pending, whole_catalog = (int(row[0]), bool(row[1])) if row else (0, False)
         rebuilt = None
-        if pending > max(SYNC_BATCH_ROWS, product_total() * REBUILD_SHARE):
+        if whole_catalog or rebuild_pays(pending, product_total()):
             rebuilt = _rebuild(cursor)
         written = removed = applied = 0
         while True:

@@ -9,8 +9,9 @@ command and a test on an in-memory CSV all run the same code. How it goes:
 2. Importing (`staging`): the staged rows are sorted by SKU in runs and upserted into the catalog
    in chunks, the last row of a SKU winning, with created, updated, unchanged (not written),
    skipped and duplicate rows counted in SQL; the catalog's triggers mark each product whose
-   text changed for the search upkeep. A dry run compares the chunks with the catalog instead,
-   and records what would change.
+   text changed for the search upkeep (or, for an import of a large share of the catalog, the
+   whole catalog is marked once, and the upkeep rebuilds). A dry run compares the chunks with
+   the catalog instead, and records what would change.
 
 All of it in ONE transaction: a file-level error, a failure or an exception from the progress
 callback leaves the catalog exactly as it was. Progress goes to a callback, never to the

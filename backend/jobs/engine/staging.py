@@ -3,8 +3,10 @@
 The database sorts the staged rows by SKU in runs, then merges the runs as it upserts them into
 the catalog in chunks of about a quarter of a second, in SKU order: the last row of a SKU wins
 (SKUs compared by the catalog's own key function, `products.sku`), and created, updated and
-duplicate rows are counted in SQL. The SQL that writes the products tables is the products app's
-(`products.bulk`); the staging tables here are temporary, dropped at the commit.
+duplicate rows are counted in SQL. An import of more rows than the search upkeep would rebuild
+for marks the whole catalog for it instead of each product it writes. The SQL that writes the
+products tables is the products app's (`products.bulk`); the staging tables here are temporary,
+dropped at the commit.
 """
 
 from __future__ import annotations
@@ -17,7 +19,14 @@ from uuid import UUID
 
 import psycopg
 
-from products.bulk import PRODUCT_TABLE, chunk_sql, sku_key_sql, upsert_chunk_sql
+from products.bulk import (
+    PRODUCT_TABLE,
+    chunk_sql,
+    leave_search_marks_to_a_rebuild,
+    mark_whole_catalog,
+    sku_key_sql,
+    upsert_chunk_sql,
+)
 
 from ..models import Job, JobChange
 from .contract import PARSED_PERCENT, SORTED_PERCENT, ImportOptions, Reporter
@@ -120,7 +129,9 @@ def upsert_staged_rows(
         cursor, valid, lambda percent: reporter.report("importing", invalid, total, percent)
     )
 
+    unmarked = False
     if changes_of is None:
+        unmarked = leave_search_marks_to_a_rebuild(cursor, valid)
         statement = upsert_chunk_sql(
             source="import_runs",
             has_description=parsed.has_description,
@@ -162,6 +173,8 @@ def upsert_staged_rows(
         percent = SORTED_PERCENT + (100 - SORTED_PERCENT) * consumed // valid
         reporter.report("importing", invalid + consumed, total, percent)
         rows = _next_chunk_rows(rows, time.monotonic() - started)
+    if unmarked and created + updated:
+        mark_whole_catalog(cursor)
     return Counts(
         created=created,
         updated=updated,

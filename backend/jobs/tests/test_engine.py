@@ -7,14 +7,15 @@ import time
 
 import psycopg
 import pytest
-from django.db import connection
+from django.db import connection, connections
 
 from jobs import engine
 from jobs.engine import ImportFailed, ImportResult, Progress, RowError, import_products, staging
+from products import search, search_upkeep
 from products.counts import product_total
 from products.models import Product, ProductSearchPending
 from products.tests.factories import make_product
-from products.tests.upkeep import pending_ids, upkeep_paused
+from products.tests.upkeep import assert_search_table_exact, pending_ids, upkeep_paused
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -436,6 +437,58 @@ def test_an_import_marks_for_search_only_what_it_changed_and_keeps_the_count(pg)
         ProductSearchPending.objects.all().delete()
         run(pg, content)  # the same file again: nothing changes, nothing to apply
         assert pending_ids() == set()
+
+
+def test_a_large_import_marks_the_whole_catalog_once_and_the_sync_rebuilds(pg, api):
+    """An import past the share of the catalog that the upkeep rebuilds for marks no product one
+    by one: it holds one mark for the whole catalog until it commits, searches then say they are
+    catching up, and the next sync rebuilds and clears it (migration 0009)."""
+    rows = search_upkeep.SYNC_BATCH_ROWS + 1
+    lines = "".join(f"bulk-{n},Chair {n},\n" for n in range(1, rows))
+    make_product(sku="lamp-1", name="Lamp", description="")
+    search_upkeep.sync()
+    seen_during: list[search_upkeep.SyncResult] = []
+
+    def sync_while_held(progress: Progress) -> None:
+        if progress.percent == 100:  # the upsert done, the transaction not yet committed
+            thread = threading.Thread(target=lambda: seen_during.append(sync_in_thread()))
+            thread.start()
+            thread.join(60)
+
+    content = f"sku,name,description\nlamp-1,Lamp,\nbulk-0,Chair 0,\n{lines}"
+    result = run(pg, content, progress=sync_while_held)
+
+    assert (result.created_count, result.unchanged_count) == (rows, 1)
+    [during] = seen_during
+    assert (during.pending, during.written, during.rebuilt) == (0, 0, None)
+    assert pending_ids() == {search.WHOLE_CATALOG}
+    assert product_total() == rows + 1
+    response = api.get("/api/products/", {"search": "chair 17"})
+    assert response.json()["search_catching_up"] is True
+    assert response.json()["results"] == []  # the search table alone, from before the import
+
+    synced = search_upkeep.sync()
+
+    assert synced.rebuilt is not None
+    assert synced.rebuilt.covered == 1
+    assert_search_table_exact()
+    response = api.get("/api/products/", {"search": "chair 17"})
+    assert response.json()["search_catching_up"] is False
+    assert "bulk-17" in [p["sku"] for p in response.json()["results"]]
+
+    run(pg, content)  # the same rows: nothing written, nothing marked
+    assert pending_ids() == set()
+    run(pg, f"sku,name,description\nlamp-1,Lamp,\nbulk-0,Renamed,\n{lines}")
+    assert pending_ids() == {search.WHOLE_CATALOG}  # one product changed: a rebuild all the same
+    search_upkeep.sync()
+    assert_search_table_exact()
+
+
+def sync_in_thread() -> search_upkeep.SyncResult:
+    try:
+        return search_upkeep.sync()
+    finally:
+        connections.close_all()
 
 
 def test_an_import_of_nothing_valid_changes_nothing(pg):

@@ -36,8 +36,8 @@ from .contract import (
     Progress,
     Reporter,
     RowError,
+    RowErrors,
 )
-from .reading import DEFAULT_MAX_ERRORS
 from .staging import copy_into_staging, upsert_staged_rows
 
 __all__ = [
@@ -47,6 +47,7 @@ __all__ = [
     "ImportResult",
     "Progress",
     "RowError",
+    "RowErrors",
     "import_products",
 ]
 
@@ -58,7 +59,6 @@ def import_products(
     size_bytes: int | None = None,
     progress: Callable[[Progress], None] = lambda progress: None,
     progress_interval: float = 0.5,
-    max_errors: int = DEFAULT_MAX_ERRORS,
     options: ImportOptions = ImportOptions(),  # noqa: B008  # frozen
     changes_of: UUID | None = None,
 ) -> ImportResult:
@@ -97,7 +97,7 @@ def import_products(
         )
     reporter = Reporter(progress, progress_interval)
     with conn.transaction(), conn.cursor(row_factory=tuple_row) as cursor:
-        parsed = copy_into_staging(cursor, source, size_bytes, reporter, max_errors, options)
+        parsed = copy_into_staging(cursor, source, size_bytes, reporter, options)
         if parsed.invalid_count and options.on_error == "abort":
             raise ImportFailed(
                 f"{parsed.invalid_count:,} of {parsed.total_rows:,} rows are not valid, and "

@@ -6,8 +6,10 @@ database or the file.
 
 from __future__ import annotations
 
+import json
+import tempfile
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Final, Literal
 
@@ -16,6 +18,8 @@ from typing import Final, Literal
 # twelfth, the upsert the rest.
 PARSED_PERCENT: Final = 12
 SORTED_PERCENT: Final = 20
+# The bad rows of an import stay in memory up to this many bytes, then go to a temporary file.
+ERRORS_IN_MEMORY_BYTES: Final = 4 * 2**20
 
 
 class ImportFailed(Exception):
@@ -31,12 +35,12 @@ class ImportFailed(Exception):
         message: str,
         *,
         columns: list[str] | None = None,
-        errors: list[RowError] | None = None,
+        errors: RowErrors | None = None,
         invalid_count: int = 0,
     ) -> None:
         super().__init__(message)
         self.columns = columns
-        self.errors = errors or []
+        self.errors = errors if errors is not None else RowErrors()
         self.invalid_count = invalid_count
 
     @property
@@ -86,6 +90,43 @@ class RowError:
     fields: list[str]
 
 
+class RowErrors:
+    """Every bad row of an import, in the order of the file, whatever their number.
+
+    Kept as JSON lines in a spooled temporary file: in memory up to ERRORS_IN_MEMORY_BYTES, then
+    on disk, in a file that has no name (gone when this is, or when the process ends), so a file
+    of bad rows costs the worker disk, not memory. Each row being cut to size (`RowError`), the
+    spool is at most about the size of the file, plus the reasons.
+    """
+
+    def __init__(self) -> None:
+        self._spool = tempfile.SpooledTemporaryFile(max_size=ERRORS_IN_MEMORY_BYTES)  # noqa: SIM115
+        self._count = 0
+
+    def append(self, error: RowError) -> None:
+        record = json.dumps([error.line, error.reason, error.fields], ensure_ascii=False)
+        self._spool.write(record.encode() + b"\n")
+        self._count += 1
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __iter__(self) -> Iterator[RowError]:
+        """The errors from the first; appending meanwhile is not allowed."""
+        self._spool.seek(0)
+        try:
+            for record in self._spool:
+                line, reason, fields = json.loads(record)
+                yield RowError(line, reason, fields)
+        finally:
+            self._spool.seek(0, 2)
+
+    @property
+    def on_disk(self) -> bool:
+        """Whether they outgrew memory (the spool's own flag, which typeshed does not list)."""
+        return bool(self._spool._rolled)  # type: ignore[attr-defined]
+
+
 @dataclass(frozen=True)
 class ImportResult:
     """What an import did, or a dry run would do. `total_rows` counts the file's records (not
@@ -93,8 +134,8 @@ class ImportResult:
     `created_count` + `updated_count` + `unchanged_count` + `skipped_count`. `duplicate_count`
     counts valid rows superseded by a later row of the same SKU; `unchanged_count` rows equal to
     their product (not written); `skipped_count` rows of products that exist, left alone because
-    of `update_existing=False`. `errors` keeps the first `max_errors` bad rows; `invalid_count`
-    counts all of them. `columns` is the file's header.
+    of `update_existing=False`. `errors` holds every bad row, `invalid_count` counts them.
+    `columns` is the file's header.
     """
 
     total_rows: int
@@ -104,7 +145,7 @@ class ImportResult:
     duplicate_count: int
     unchanged_count: int = 0
     skipped_count: int = 0
-    errors: list[RowError] = field(default_factory=list)
+    errors: RowErrors = field(default_factory=RowErrors)
     columns: list[str] = field(default_factory=list)
 
 

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO, Final
 
 from products.sku import sku_problem as sku_identity_problem
 
-from .contract import PARSED_PERCENT, ImportFailed, Reporter, RowError
+from .contract import PARSED_PERCENT, ImportFailed, Reporter, RowError, RowErrors
 from .header import Columns, describe_columns, map_columns
 
 if TYPE_CHECKING:
@@ -26,9 +26,8 @@ if TYPE_CHECKING:
 
 MAX_SKU_LENGTH: Final = 255
 MAX_NAME_LENGTH: Final = 255
-DEFAULT_MAX_ERRORS: Final = 10_000
 # What a kept error may hold of its row: the report shows the row, but a row of a broken file can
-# be huge, and the kept errors must stay a few megabytes whatever the file.
+# be huge.
 MAX_ERROR_FIELDS: Final = 20
 MAX_ERROR_FIELD_CHARS: Final = 1_000
 # Parsing looks at the clock once per this many records.
@@ -87,7 +86,7 @@ class Parsed:
     total_rows: int = 0
     valid_rows: int = 0
     invalid_count: int = 0
-    errors: list[RowError] = field(default_factory=list)
+    errors: RowErrors = field(default_factory=RowErrors)
     has_description: bool = False
     has_active: bool = False
     columns: list[str] = field(default_factory=list)
@@ -97,7 +96,6 @@ def read_rows(
     source: BinaryIO,
     size_bytes: int | None,
     reporter: Reporter,
-    max_errors: int,
     write_row: Callable[[tuple[Any, ...]], None],
     mapping: Mapping[str, str | None] | None = None,
 ) -> Parsed:
@@ -127,9 +125,8 @@ def read_rows(
 
     def reject(line: int, reason: str, row: list[str]) -> None:
         parsed.invalid_count += 1
-        if len(errors) < max_errors:
-            kept = [value[:MAX_ERROR_FIELD_CHARS] for value in row[:MAX_ERROR_FIELDS]]
-            errors.append(RowError(line, reason, kept))
+        kept = [value[:MAX_ERROR_FIELD_CHARS] for value in row[:MAX_ERROR_FIELDS]]
+        errors.append(RowError(line, reason, kept))
 
     position = 0  # records read; a valid row's position orders "last row wins"
     valid = 0

@@ -98,7 +98,6 @@ def copy_into_staging(
     source: BinaryIO,
     size_bytes: int | None,
     reporter: Reporter,
-    max_errors: int,
     options: ImportOptions,
 ) -> Parsed:
     """Create the staging table and COPY the file's valid rows into it as they are read."""
@@ -106,7 +105,7 @@ def copy_into_staging(
     with cursor.copy(COPY_SQL) as copy:
         copy.set_types(COPY_TYPES)
         write_row: Callable[[tuple[Any, ...]], None] = copy.write_row
-        return read_rows(source, size_bytes, reporter, max_errors, write_row, options.mapping)
+        return read_rows(source, size_bytes, reporter, write_row, options.mapping)
 
 
 def upsert_staged_rows(

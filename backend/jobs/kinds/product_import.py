@@ -11,6 +11,7 @@ out after it.
 
 import io
 import logging
+import tempfile
 import zlib
 from collections.abc import Iterable
 from datetime import timedelta
@@ -19,7 +20,7 @@ from typing import Any, BinaryIO, cast
 
 import psycopg
 from django.conf import settings
-from django.core.files.base import ContentFile
+from django.core.files.base import File
 from django.core.files.storage import default_storage
 from django.utils import timezone
 
@@ -117,13 +118,18 @@ def record_outcome(job: Job, result: ImportResult) -> None:
 
 def save_error_report(job: Job, errors: Iterable[RowError]) -> None:
     """The per-row error report: line, reason, then the row's original fields, every cell
-    formula-safe as in the export (`core.csv_safety`)."""
-    buffer = io.StringIO()
-    writer = SafeCsvWriter(buffer)
-    writer.writerow(["line", "reason", "fields"])
-    for error in errors:
-        writer.writerow([error.line, error.reason, *error.fields])
-    name = default_storage.save(f"errors/{job.pk}.csv", ContentFile(buffer.getvalue().encode()))
+    formula-safe as in the export (`core.csv_safety`). Written to a temporary file first, then
+    stored: every bad row of the file, in as little memory as one."""
+    with tempfile.TemporaryFile() as spool:
+        text = io.TextIOWrapper(spool, encoding="utf-8", newline="")
+        writer = SafeCsvWriter(text)
+        writer.writerow(["line", "reason", "fields"])
+        for error in errors:
+            writer.writerow([error.line, error.reason, *error.fields])
+        text.flush()
+        spool.seek(0)
+        name = default_storage.save(f"errors/{job.pk}.csv", File(spool, name="errors.csv"))
+        text.detach()
     Job.objects.filter(pk=job.pk).update(errors_file=name)
 
 

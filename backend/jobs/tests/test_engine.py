@@ -10,7 +10,15 @@ import pytest
 from django.db import connection, connections
 
 from jobs import engine
-from jobs.engine import ImportFailed, ImportResult, Progress, RowError, import_products, staging
+from jobs.engine import (
+    ImportFailed,
+    ImportResult,
+    Progress,
+    RowError,
+    contract,
+    import_products,
+    staging,
+)
 from products import search, search_upkeep
 from products.counts import product_total
 from products.models import Product, ProductSearchPending
@@ -58,7 +66,7 @@ def test_new_products_are_created_active_with_exact_counts(pg):
     result = run(pg, "sku,name,description\nlamp-1,Desk Lamp,Bright.\nchair-2,Chair,\n")
 
     assert counts(result) == (2, 2, 0, 0, 0)
-    assert result.errors == []
+    assert list(result.errors) == []
     assert catalog() == [("chair-2", "Chair", "", True), ("lamp-1", "Desk Lamp", "Bright.", True)]
     for product in Product.objects.all():
         assert product.created_at == product.updated_at
@@ -89,7 +97,7 @@ def test_bad_rows_are_reported_by_physical_line_and_the_rest_is_imported(pg):
 
     result = run(pg, content)
 
-    assert result.errors == [
+    assert list(result.errors) == [
         RowError(3, "empty sku", ["", "Nameless sku", "d", ""]),
         RowError(4, "empty name", ["no-name", "  ", "d", ""]),
         RowError(5, "empty sku", ["   ", "Blank sku", "d", ""]),
@@ -116,17 +124,27 @@ def test_bad_rows_are_reported_by_physical_line_and_the_rest_is_imported(pg):
     ]
 
 
-def test_errors_kept_are_capped_but_all_are_counted(pg):
-    content = "sku,name\n" + ",nameless\n" * 5 + "ok-1,Fine\n" + f"{LONG},{'n' * 5000}\n"
+def test_every_bad_row_is_kept_past_memory_on_disk_and_cut_to_size(pg, monkeypatch):
+    monkeypatch.setattr(contract, "ERRORS_IN_MEMORY_BYTES", 10_000)
+    bad = 2_000
+    content = (
+        "sku,name\n"
+        + "".join(f",nameless {n}\n" for n in range(bad))
+        + "ok-1,Fine\n"
+        + f"{LONG},{'n' * 5000}\n"
+    )
 
-    result = run(pg, content, max_errors=3)
+    result = run(pg, content)
 
-    assert result.invalid_count == 6
-    assert [error.line for error in result.errors] == [2, 3, 4]
-    assert counts(result) == (7, 1, 0, 6, 0)
+    assert result.invalid_count == len(result.errors) == bad + 1
+    assert result.errors.on_disk
+    errors = list(result.errors)
+    assert [error.line for error in errors] == [*range(2, bad + 2), bad + 3]
+    assert errors[bad - 1] == RowError(bad + 1, "empty sku", ["", f"nameless {bad - 1}"])
     # A kept row is cut to size, whatever the file holds.
-    result = run(pg, f"sku,name\n{LONG},{'n' * 5000}\n")
-    assert result.errors[0].fields == [LONG, "n" * 1000]
+    assert errors[-1].fields == [LONG, "n" * 1000]
+    assert counts(result) == (bad + 2, 1, 0, bad + 1, 0)
+    assert list(result.errors) == errors  # read again from the first
 
 
 def test_last_row_wins_and_skus_differ_only_by_case(pg):

@@ -270,6 +270,21 @@ def test_abort_fails_the_job_with_its_report_and_changes_nothing(api, worker):
     assert table_checksum() == before
 
 
+def test_abort_reports_every_bad_row_however_many(api, worker):
+    bad = 12_000  # past the 10,000 that the report kept before
+    content = b"sku,name\nA-1,A\n" + b"".join(b",nameless %d\n" % n for n in range(bad))
+
+    job = finished(api, content, on_error="abort")
+
+    assert job["status"] == "FAILED"
+    assert job["invalid_count"] == bad
+    report = b"".join(api.get(job["errors_url"]).streaming_content).decode().splitlines()
+    assert len(report) == bad + 1
+    assert report[1] == "3,empty sku,,nameless 0"
+    assert report[-1] == f"{bad + 2},empty sku,,nameless {bad - 1}"
+    assert not Product.objects.exists()
+
+
 def test_a_profile_gives_its_options_and_a_field_overrides_one(api, worker):
     created = api.post(
         "/api/import-profiles/",

@@ -89,7 +89,7 @@ def import_csv(content: str) -> tuple[int, int, int, int, int, list[RowError]]:
         result.updated_count,
         result.invalid_count,
         result.duplicate_count,
-        result.errors,
+        list(result.errors),
     )
 
 

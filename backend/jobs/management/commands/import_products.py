@@ -1,5 +1,6 @@
 """`manage.py import_products FILE`: the import engine in this process, with a progress bar."""
 
+import itertools
 from pathlib import Path
 from typing import Any, BinaryIO, cast
 
@@ -50,7 +51,7 @@ class Command(BaseCommand):
             f"{result.updated_count:,} updated, {result.unchanged_count:,} unchanged, "
             f"{result.duplicate_count:,} repeated SKUs, {result.invalid_count:,} invalid."
         )
-        for error in result.errors[:20]:
+        for error in itertools.islice(result.errors, 20):
             self.stdout.write(f"  line {error.line}: {error.reason}")
         if result.invalid_count > 20:
             self.stdout.write(f"  ... and {result.invalid_count - 20:,} more invalid rows.")

@@ -5,7 +5,7 @@ import's cost over the floor: 4-5 s per 466,693 products (docs/benchmarks.md). A
 writes more than the share of the catalog past which the search upkeep rebuilds anyway sets
 `products.search_marks` to `off` for its transaction, so the insert and update triggers mark
 nothing, and marks the whole catalog instead: one pending row for product 0, which no product
-has (`products.bulk.WHOLE_CATALOG`). The delete trigger is unchanged: no bulk write deletes
+has (`products.search.WHOLE_CATALOG`). The delete trigger is unchanged: no bulk write deletes
 row by row.
 """
 

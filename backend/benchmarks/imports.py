@@ -308,6 +308,7 @@ def run(
         row("b. seed: dict + bulk_create, s", b[0][0], b[1][0])
         row("   its peak RSS, MB", b[0][1], b[1][1])
     ratios: list[tuple[float, float]] = []
+    full_seconds: list[float] = []
     with Stack(env, token) as stack:
         # Rounds of the floor then ours, each step after a checkpoint: the machines are shared,
         # so a ratio is taken within a round, and the median of the rounds is the result.
@@ -323,6 +324,7 @@ def run(
             synced_full = seconds_until_search_is_synced(database_url)
             c = (empty[0], full[0])
             ratios.append((c[0] / a[0], c[1] / a[1]))
+            full_seconds.append(c[1])
             row(f"c. ours: HTTP upload to COMPLETED, s (round {round_number})", *c)
             row("   c/a", *ratios[-1], digits=2)
         row("   worker RSS before (largest process), MB", empty[1], full[1])
@@ -330,16 +332,18 @@ def run(
         row("   search synced after, s", synced_empty, synced_full)
         ratio = (statistics.median(r[0] for r in ratios), statistics.median(r[1] for r in ratios))
         row(f"c/a, the median of {args.repeat} rounds", *ratio, digits=2)
+        # d and e against the median import into the full catalog, not the last round's.
+        full_c = statistics.median(full_seconds)
         if not args.skip_seed:
-            row("b/c", b[0][0] / c[0], b[1][0] / c[1], digits=2)
+            row("b/c (the last round)", b[0][0] / c[0], b[1][0] / c[1], digits=2)
         checkpoint(admin_url)
         preview = stack.import_file(file, dry_run="true")
         checkpoint(admin_url)
         again = stack.import_file(changed)
         row("d. dry run against the full catalog, s", "", preview[0])
-        row("   d/c", "", preview[0] / c[1], digits=2)
+        row("   d/c", "", preview[0] / full_c, digits=2)
         row("e. the changed file again (unchanged), s", "", again[0])
-        row("   e/c", "", again[0] / c[1], digits=2)
+        row("   e/c", "", again[0] / full_c, digits=2)
         for label, job in (("full import", full), ("dry run", preview), ("again", again)):
             print(f"  the {label}'s job: {job_counts(job[3])}", flush=True)
         if args.rows <= 1_000_000:  # the search targets, on the catalog just imported
@@ -353,8 +357,8 @@ def run(
     again_counts = job_counts(again[3])
     verdicts = {
         f"c/a at most {TARGET_RATIO}x": max(ratio) <= TARGET_RATIO,
-        f"d/c at most {TARGET_DRY_RUN}x": preview[0] / c[1] <= TARGET_DRY_RUN,
-        f"e/c at most {TARGET_UNCHANGED}x": again[0] / c[1] <= TARGET_UNCHANGED,
+        f"d/c at most {TARGET_DRY_RUN}x": preview[0] / full_c <= TARGET_DRY_RUN,
+        f"e/c at most {TARGET_UNCHANGED}x": again[0] / full_c <= TARGET_UNCHANGED,
         "e wrote nothing": again_counts["created"] == again_counts["updated"] == 0
         and again_counts["unchanged"] == full[3]["updated_count"],
         f"worker RSS at most {TARGET_RSS_MB} MB": max(empty[2], full[2]) <= TARGET_RSS_MB,

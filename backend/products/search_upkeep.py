@@ -90,7 +90,7 @@ VACUUM_AFTER_ROWS = 10_000
 # Whether a pending row is there that no writer holds: work for a sync.
 UNHELD_PENDING_SQL = f"SELECT EXISTS (SELECT FROM {PENDING_TABLE} FOR UPDATE SKIP LOCKED)"
 # How many products are pending, and whether the whole catalog is, by a writer that committed.
-PENDING_SQL = (
+SYNC_PENDING_SQL = (
     f"SELECT (SELECT count(*) FROM {PENDING_TABLE}), EXISTS (SELECT FROM {PENDING_TABLE}"
     f" WHERE product_id = {WHOLE_CATALOG} FOR UPDATE SKIP LOCKED)"
 )
@@ -186,7 +186,7 @@ def _exists(query: str) -> bool:
 def _sync_holding_lock() -> SyncResult:
     started = time.monotonic()
     with connection.cursor() as cursor:
-        cursor.execute(PENDING_SQL)
+        cursor.execute(SYNC_PENDING_SQL)
         row = cursor.fetchone()
         pending, whole_catalog = (int(row[0]), bool(row[1])) if row else (0, False)
         rebuilt = None

@@ -5,14 +5,13 @@ the defaults of `jobs.options`, written here as they were then. Their `options` 
 """
 
 from django.db import migrations
-from django.db.models import Q
 
 APPLIED_THEN = {"on_error": "skip", "update_existing": True, "mapping": None, "profile": None}
 
 
 def fill(apps, schema_editor):
     Job = apps.get_model("imports", "Job")
-    Job.objects.filter(Q(kind="import") & Q(options={})).update(options=APPLIED_THEN)
+    Job.objects.filter(kind="import", options={}).update(options=APPLIED_THEN)
 
 
 class Migration(migrations.Migration):

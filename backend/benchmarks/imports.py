@@ -69,6 +69,10 @@ BENCH_DB = "bench_import"
 TARGET_RATIO = (1.25, 1.5)  # into an empty catalog, into the full one
 TARGET_DELETE_SECONDS = 2.0  # issue 17: the bulk delete of the catalog, keeping it for a revert
 TARGET_REVERT = 1.5  # issue 17: a revert, to the import's own time
+CHANGES_SIZE_SQL = (
+    "SELECT pg_total_relation_size('imports_jobchange'), (SELECT count(*) FROM imports_jobchange)"
+)
+MEDIA = REPO_DIR / ".data" / "bench-media"
 EMPTY_MD5 = "d41d8cd98f00b204e9800998ecf8427e"  # md5 of ''
 CHECKSUM_SQL = (
     "SELECT count(*), md5(coalesce(string_agg(row(id, sku, name, description, active,"
@@ -282,8 +286,8 @@ def main() -> int:
         redis = EmbeddedRedis(REPO_DIR / ".data" / "bench-redis", free_port())
         redis.start()
         try:
-            media = REPO_DIR / ".data" / "bench-media"
-            env = django_env(database_url) | {"REDIS_URL": redis.url, "MEDIA_ROOT": str(media)}
+            shutil.rmtree(MEDIA, ignore_errors=True)  # the files of the run before (its undo)
+            env = django_env(database_url) | {"REDIS_URL": redis.url, "MEDIA_ROOT": str(MEDIA)}
             manage(env, "migrate", "--noinput")
             token = bench_token(env)
             # The embedded server's superuser has the application role's password.
@@ -317,11 +321,20 @@ def undo_steps(
     """(f) The last full import reverted, (g) the catalog deleted, (h) the delete reverted,
     (i) the import into the empty catalog reverted; each revert checked against the checksum
     of the whole table from before its job."""
+    with psycopg.connect(database_url) as conn:
+        size, rows = conn.execute(CHANGES_SIZE_SQL).fetchone() or (0, 0)
+    print(
+        f"  imports' before-images and previews' changes: {size / 1e6:.0f} MB for {rows:,} rows,"
+        f" {size / max(rows, 1):.0f} bytes a product",
+        flush=True,
+    )
     checkpoint(admin_url)
     f, _ = stack.revert(full)
     exact = checksum(database_url) == after_empty
     checkpoint(admin_url)
     g, deleted = stack.delete_all()
+    kept = (MEDIA / "undo" / f"{deleted['id']}.copy").stat().st_size
+    print(f"  the delete all's before-images: a file of {kept / 1e6:.0f} MB", flush=True)
     checkpoint(admin_url)
     h, _ = stack.revert(deleted)
     exact = exact and checksum(database_url) == after_empty

@@ -63,9 +63,12 @@ def catalog_lock(
         yield
     finally:
         if not conn.closed:
-            conn.rollback()
-            conn.execute("SELECT pg_advisory_unlock(%s)", [CATALOG_LOCK_KEY])
-            conn.commit()
+            try:
+                conn.rollback()
+                conn.execute("SELECT pg_advisory_unlock(%s)", [CATALOG_LOCK_KEY])
+                conn.commit()
+            except psycopg.Error:  # a job's cancel that landed late, say: the session goes
+                conn.close()  # and the server releases its lock with it
 
 
 def wait_for_database(timeout: float = DATABASE_WAIT) -> bool:

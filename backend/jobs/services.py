@@ -139,14 +139,9 @@ def create_bulk_delete_job(*, created_by: User | None = None) -> Job:
     return job
 
 
-def started_by(user: User | None, name: str = "") -> dict[str, Any]:
-    """A new job's fields for who starts it (the user, or a name: the command line's) and its
-    stage: waiting if another job is ahead of it."""
-    return {
-        "created_by": user,
-        "created_by_name": user.username if user else name,
-        **queued_stage(),
-    }
+def started_by(user: User | None) -> dict[str, Any]:
+    """A new job's fields for who starts it, and its stage: waiting if a job is ahead of it."""
+    return {"created_by": user, "created_by_name": user.username if user else "", **queued_stage()}
 
 
 def _enqueue(job: Job, task: Task[[str], None], *, keep_file: bool = False) -> None:

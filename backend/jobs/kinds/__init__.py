@@ -6,8 +6,8 @@ kind's `run(job, conn)` while the job's heartbeat beats and its cancel is watche
 (`jobs.running`); then the next one, until none is left. A kind ends the job through
 `jobs.lifecycle.finish`, whatever happens, except when the database goes away under it or the job
 is cancelled: the connection's loss propagates to the turn, which fails the job with words once
-the database is back (`outage.fail_after_outage`), and so does the cancel (`STOPPED`), after
-which the turn ends the job CANCELLED, its work rolled back.
+the database is back (`outage.fail_after_outage`), and so does the cancel
+(`running.stops_the_job`), after which the turn ends the job CANCELLED, its work rolled back.
 """
 
 import logging

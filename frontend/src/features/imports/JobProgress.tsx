@@ -9,6 +9,7 @@ const STATUS_WORDS: Record<Job["status"], string> = {
   PROCESSING: "Running",
   COMPLETED: "Done",
   FAILED: "Failed",
+  CANCELLED: "Cancelled",
 };
 
 export function StatusBadge({ status }: { status: Job["status"] }) {

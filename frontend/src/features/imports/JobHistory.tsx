@@ -54,7 +54,7 @@ export function JobHistory({ jobs, currentId, onShow }: JobHistoryProps) {
                     )}
                   </td>
                   <td>
-                    <StatusBadge status={job.status} />
+                    <StatusBadge job={job} />
                   </td>
                   <td>{formatDate(job.started_at ?? job.created_at)}</td>
                   <td className="numeric">{formatNumber(job.total_rows)}</td>

@@ -98,6 +98,23 @@ export function useRetryJob() {
   });
 }
 
+/**
+ * Cancels a running job (its `cancel_url`). The answer is the job, cancelled by then, or still
+ * running with `cancel_requested` while the worker stops it (its progress says when).
+ */
+export function useCancelJob() {
+  const queryClient = useQueryClient();
+  return useMutation({
+    mutationFn: (job: Job) => apiFetch<Job>(sitePath(job.cancel_url as string), { method: "POST" }),
+    onSuccess: (job) => {
+      queryClient.setQueryData(jobKey(job.id), job);
+      void queryClient.invalidateQueries({ queryKey: ["jobs"] });
+    },
+    // Refused (409): it ended meanwhile; show how.
+    onError: (_error, job) => void queryClient.invalidateQueries({ queryKey: jobKey(job.id) }),
+  });
+}
+
 /** Imports the changes of a completed preview (its `apply_url`): resolves with the new import. */
 export function useApplyPreview() {
   const queryClient = useQueryClient();

@@ -92,7 +92,7 @@ describe("The pages, by role", () => {
   it("shows a viewer the import's file chooser disabled, and says why", async () => {
     answerProducts();
     renderWithProviders(<ImportPage />, { path: "/imports", user: makeUser("viewer") });
-    expect(await screen.findByText("No imports yet.")).toBeInTheDocument();
+    expect(await screen.findByText("No jobs yet.")).toBeInTheDocument();
     const chooser = screen.getByLabelText("Choose a file");
     expect(chooser).toBeDisabled();
     expect(chooser).toHaveAccessibleDescription(

@@ -65,7 +65,7 @@ describe("ImportPage", () => {
     mockFetch(() => ({ status: 500, body: null }));
     renderWithProviders(<ImportPage />, { path: "/imports" });
     expect(await screen.findByRole("alert")).toHaveTextContent(
-      "Could not load the recent imports: The server failed.",
+      "Could not load the job history: The server failed.",
     );
   });
 

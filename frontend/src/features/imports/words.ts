@@ -1,4 +1,4 @@
-import { formatDuration, formatNumber, formatRate } from "@/lib/format";
+import { formatDuration, formatNumber, formatRate, plural } from "@/lib/format";
 import { isFinished, type Job } from "./types";
 
 const ENDED: Record<"COMPLETED" | "FAILED" | "CANCELLED", string> = {
@@ -37,4 +37,36 @@ export function progressDetails(job: Job): string {
   if (job.rows_per_s !== null) parts.push(formatRate(job.rows_per_s));
   if (job.eta_s !== null) parts.push(`about ${formatDuration(Math.ceil(job.eta_s))} left`);
   return parts.join(" · ");
+}
+
+/** What reverting a completed import or delete-all will do, in numbers. */
+export function revertEffect(job: Job): string {
+  if (job.kind === "bulk_delete") {
+    return `${plural(job.deleted_count, "deleted product")} will be brought back.`;
+  }
+  const their = job.updated_count === 1 ? "its" : "their";
+  return (
+    `${plural(job.created_count, "product")} created by this import will be deleted; ` +
+    `${formatNumber(job.updated_count)} will get ${their} previous values back.`
+  );
+}
+
+/** A finished job's outcome in one line, for its row in the history. */
+export function outcomeOf(job: Job): string {
+  if (job.kind === "bulk_delete") return `${formatNumber(job.deleted_count)} deleted`;
+  if (job.kind === "revert") {
+    const parts = [];
+    if (job.deleted_count) parts.push(`${formatNumber(job.deleted_count)} deleted`);
+    if (job.updated_count) parts.push(`${formatNumber(job.updated_count)} restored`);
+    if (job.created_count) parts.push(`${formatNumber(job.created_count)} brought back`);
+    parts.push(plural(job.conflict_count, "conflict"));
+    return parts.join(", ");
+  }
+  const [created, updated] = job.dry_run ? ["to create", "to update"] : ["created", "updated"];
+  const parts = [
+    `${formatNumber(job.created_count)} ${created}`,
+    `${formatNumber(job.updated_count)} ${updated}`,
+  ];
+  if (job.invalid_count) parts.push(`${formatNumber(job.invalid_count)} invalid`);
+  return parts.join(", ");
 }

@@ -6,39 +6,43 @@ the job's own transaction (`jobs.db`): progress is visible while the work is sti
 and a job that fails or is rolled back still says so.
 """
 
-import contextlib
 import json
 import logging
-import threading
-from collections.abc import Iterator
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
 import redis
 from celery import current_app
-from django import db
 from django.conf import settings
-from django.core.files.storage import default_storage
-from django.db import connection, transaction
-from django.db.models import Exists, F, OuterRef, Q
+from django.db import connection
+from django.db.models import F
 from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerError
 
 from webhooks.services import emit_event
 
-from .models import Job, JobChange
+from .models import Job
+from .running import JobCancelled
 
 logger = logging.getLogger(__name__)
 
 STAGE_MESSAGES = {
     "queued": "Queued",
+    "waiting": "Waiting for the job before it",
     "parsing": "Parsing CSV",
     "importing": "Importing",
     "deleting": "Deleting products",
+    "reverting": "Reverting",
     "failed": "Failed",
+    "cancelled": "Cancelled",
 }
-DONE_MESSAGES = {Job.Kind.IMPORT: "Import complete", Job.Kind.BULK_DELETE: "Delete complete"}
+DONE_MESSAGES = {
+    Job.Kind.IMPORT: "Import complete",
+    Job.Kind.BULK_DELETE: "Delete complete",
+    Job.Kind.REVERT: "Revert complete",
+}
 PREVIEW_DONE = "Preview complete"
 RETRIED_DONE = " (retried automatically after the database went away)"
 UNFINISHED = [Job.Status.PENDING, Job.Status.PROCESSING]
@@ -51,6 +55,8 @@ DATABASE_LOST_ERRORS = {
     "connection was lost); nothing was changed.",
     Job.Kind.BULK_DELETE: "The database went away during the delete (PostgreSQL restarted or "
     "the connection was lost); no product was deleted.",
+    Job.Kind.REVERT: "The database went away during the revert (PostgreSQL restarted or the "
+    "connection was lost); nothing was changed.",
 }
 RETRIED_AUTOMATICALLY = " It is retried automatically in a few seconds."
 NOT_RETRIED = " It was retried automatically once already, so it is not retried again."
@@ -72,6 +78,7 @@ FRESH_OUTCOME: dict[str, Any] = {
     "invalid_count": 0,
     "duplicate_count": 0,
     "deleted_count": 0,
+    "conflict_count": 0,
     "errors_file": "",
     "file_columns": None,
     "needs_mapping": False,
@@ -79,19 +86,28 @@ FRESH_OUTCOME: dict[str, Any] = {
     "started_at": None,
     "finished_at": None,
     "heartbeat_at": None,
+    "cancel_requested_at": None,
+    "undo_until": None,
 }
 # The tasks of jobs, by kind (sent by name: `jobs.tasks` imports this module).
-JOB_TASKS = {Job.Kind.IMPORT: "imports.run_import", Job.Kind.BULK_DELETE: "imports.run_bulk_delete"}
-# The webhook event a job sends when it ends, by kind and status (none for a failed delete).
+JOB_TASKS = {
+    Job.Kind.IMPORT: "imports.run_import",
+    Job.Kind.BULK_DELETE: "imports.run_bulk_delete",
+    Job.Kind.REVERT: "imports.run_revert",
+}
+# The webhook event a job sends when it ends, by kind and status (none when nothing changed:
+# a failed or cancelled delete or revert).
 END_EVENTS = {
     (Job.Kind.IMPORT, Job.Status.COMPLETED): "import.completed",
     (Job.Kind.IMPORT, Job.Status.FAILED): "import.failed",
+    (Job.Kind.IMPORT, Job.Status.CANCELLED): "import.cancelled",
     (Job.Kind.BULK_DELETE, Job.Status.COMPLETED): "products.bulk_deleted",
+    (Job.Kind.REVERT, Job.Status.COMPLETED): "job.reverted",
 }
 END_EVENT_FIELDS = (
     "id", "kind", "status", "file_name", "total_rows", "created_count", "updated_count",
-    "invalid_count", "duplicate_count", "deleted_count", "error_message", "started_at",
-    "finished_at",
+    "invalid_count", "duplicate_count", "deleted_count", "conflict_count", "error_message",
+    "started_at", "finished_at", "reverts",
 )  # fmt: skip
 
 
@@ -117,76 +133,65 @@ def claim_next() -> Job | None:
             return Job.objects.get(pk=oldest.pk)
 
 
-def reopen(job_id: UUID | str, **fields: Any) -> bool:
-    """FAILED -> PENDING with a fresh outcome, for a retry under the same id; False if the job
-    is not FAILED any more (another retry won)."""
-    reset = Job.objects.filter(pk=job_id, status=Job.Status.FAILED).update(
-        **FRESH_OUTCOME, queued_at=timezone.now(), **fields
+def reopen(
+    job_id: UUID | str, statuses: Iterable[str] = (Job.Status.FAILED,), **fields: Any
+) -> bool:
+    """FAILED (or one of `statuses`) -> PENDING with a fresh outcome, for a retry under the
+    same id; False if the job is not in them any more (another retry won)."""
+    reset = Job.objects.filter(pk=job_id, status__in=statuses).update(
+        **{**FRESH_OUTCOME, **fields}, queued_at=timezone.now()
     )
     return bool(reset)
 
 
 def set_stage(job: Job, stage: str, **fields: object) -> None:
-    """Record progress on the job row, in autocommit: outside any import transaction."""
-    Job.objects.filter(pk=job.pk).update(
+    """Record progress on the job row, in autocommit: outside any import transaction. Raises
+    JobCancelled, recording nothing, once the job's cancel has been asked."""
+    recorded = Job.objects.filter(pk=job.pk, cancel_requested_at__isnull=True).update(
         stage=stage, message=STAGE_MESSAGES[stage], heartbeat_at=timezone.now(), **fields
     )
+    if not recorded:
+        raise JobCancelled(job.pk)
 
 
-def beat(job: Job) -> None:
-    Job.objects.filter(pk=job.pk, status=Job.Status.PROCESSING).update(heartbeat_at=timezone.now())
+def queued_stage() -> dict[str, str]:
+    """The stage of a job about to be queued: waiting when another job is ahead of it."""
+    ahead = Job.objects.filter(status__in=UNFINISHED).exists()
+    stage = "waiting" if ahead else "queued"
+    return {"stage": stage, "message": STAGE_MESSAGES[stage]}
 
 
-@contextlib.contextmanager
-def heartbeat(job: Job) -> Iterator[None]:
-    """Beat for the job from a thread of its own, whatever the job is doing.
+def finish(
+    job: Job,
+    *,
+    error: str = "",
+    note: str = "",
+    cancelled: bool = False,
+    statuses: Iterable[str] = UNFINISHED,
+    **fields: Any,
+) -> bool:
+    """End a job that has not ended yet: FAILED with `error`, CANCELLED if `cancelled` (its
+    work rolled back), else COMPLETED with `fields` (counts, and the like); `note` follows the
+    done message ("Import complete. ...").
 
-    A job whose heartbeat stops is failed as a dead worker's (`fail_dead_jobs`). While the
-    database is away, a beat fails: the thread says so once and beats again at the next turn.
+    False if the job had already ended (a job failed as dead whose worker comes back, say), or
+    is in none of `statuses`. A dry run sends no webhook event: it changed nothing.
     """
-    stop = threading.Event()
-
-    def keep_beating() -> None:
-        failing = False
-        while not stop.wait(settings.JOB_HEARTBEAT_INTERVAL):
-            try:
-                beat(job)
-                failing = False
-            except db.Error as exc:
-                if not failing:
-                    logger.warning("job %s: could not write its heartbeat: %s", job.pk, exc)
-                failing = True
-            finally:
-                connection.close()  # this thread's own: back to the pool, checked on reuse
-
-    thread = threading.Thread(target=keep_beating, name=f"heartbeat-{job.pk}", daemon=True)
-    thread.start()
-    try:
-        yield
-    finally:
-        stop.set()
-        thread.join()
-
-
-def finish(job: Job, *, error: str = "", note: str = "", **fields: Any) -> bool:
-    """End a job that has not ended yet: FAILED with `error`, else COMPLETED with `fields`
-    (counts, and the like); `note` follows the done message ("Import complete. ...").
-
-    False if the job had already ended (a job failed as dead whose worker comes back, say). A
-    dry run sends no webhook event: it changed nothing.
-    """
-    status = Job.Status.FAILED if error else Job.Status.COMPLETED
-    done = (PREVIEW_DONE if job.dry_run else DONE_MESSAGES[Job.Kind(job.kind)]) + (
-        RETRIED_DONE if job.automatic_retries else ""
-    )
-    if note:
-        done = f"{done}. {note}"
-    ended = Job.objects.filter(pk=job.pk, status__in=UNFINISHED).update(
+    if cancelled:
+        status, stage, message = Job.Status.CANCELLED, "cancelled", STAGE_MESSAGES["cancelled"]
+    elif error:
+        status, stage, message = Job.Status.FAILED, "failed", STAGE_MESSAGES["failed"]
+    else:
+        done = (PREVIEW_DONE if job.dry_run else DONE_MESSAGES[Job.Kind(job.kind)]) + (
+            RETRIED_DONE if job.automatic_retries else ""
+        )
+        status, stage, message = Job.Status.COMPLETED, "done", f"{done}. {note}" if note else done
+    ended = Job.objects.filter(pk=job.pk, status__in=statuses).update(
         status=status,
-        stage="failed" if error else "done",
-        message=STAGE_MESSAGES["failed"] if error else done[:255],
+        stage=stage,
+        message=message[:255],
         error_message=error,
-        percent=F("percent") if error else 100,
+        percent=100 if status == Job.Status.COMPLETED else F("percent"),
         finished_at=timezone.now(),
         heartbeat_at=timezone.now(),
         **fields,
@@ -275,26 +280,3 @@ def queued_job_tasks() -> int:
     names = set(JOB_TASKS.values())
     messages = broker.lrange(settings.CELERY_TASK_DEFAULT_QUEUE, 0, -1)
     return sum(1 for m in messages if json.loads(m).get("headers", {}).get("task") in names)
-
-
-def preview_expired(job: Job) -> bool:
-    """A dry run past PREVIEW_KEEP_HOURS: it can no longer be applied, nor its changes read."""
-    return job.expires_at is not None and job.expires_at <= timezone.now()
-
-
-def prune_expired_previews() -> int:
-    """Remove the files and the changes of dry runs past PREVIEW_KEEP_HOURS; how many."""
-    # EXISTS, not a join: a preview may have half a million changes.
-    has_changes = Exists(JobChange.objects.filter(job=OuterRef("pk")))
-    expired = list(
-        Job.objects.filter(dry_run=True, expires_at__lte=timezone.now())
-        .filter(Q(file__gt="") | has_changes)
-        .values_list("pk", "file")
-    )
-    for pk, name in expired:
-        if name:
-            default_storage.delete(name)
-        with transaction.atomic():
-            JobChange.objects.filter(job_id=pk).delete()
-            Job.objects.filter(pk=pk).update(file="")
-    return len(expired)

@@ -1,4 +1,4 @@
-"""A Job: one import or one bulk delete, its state and progress, read by the status endpoint."""
+"""A Job: one import, bulk delete or revert, its state and progress, read by the status endpoint."""
 
 import uuid
 
@@ -11,17 +11,21 @@ class Job(models.Model):
     class Kind(models.TextChoices):
         IMPORT = "import"
         BULK_DELETE = "bulk_delete"
+        # Puts back what a completed import or bulk delete changed (`reverts`).
+        REVERT = "revert"
 
     class Status(models.TextChoices):
         PENDING = "PENDING"
         PROCESSING = "PROCESSING"
         COMPLETED = "COMPLETED"
         FAILED = "FAILED"
+        CANCELLED = "CANCELLED"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     kind = models.CharField(max_length=20, choices=Kind.choices)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
-    # A short machine word (queued, parsing, importing, deleting, done, failed) and its words.
+    # A short machine word (queued, waiting, parsing, importing, deleting, reverting, done,
+    # failed, cancelled) and its words (`lifecycle.STAGE_MESSAGES`).
     stage = models.CharField(max_length=20, default="queued")
     message = models.CharField(max_length=255, default="Queued")
     total_rows = models.BigIntegerField(null=True, blank=True)
@@ -34,6 +38,8 @@ class Job(models.Model):
     invalid_count = models.BigIntegerField(default=0)
     duplicate_count = models.BigIntegerField(default=0)
     deleted_count = models.BigIntegerField(default=0)
+    # A revert: the products changed since the job it reverts, left as they are unless forced.
+    conflict_count = models.BigIntegerField(default=0)
     error_message = models.TextField(blank=True, default="")
     # An import's options (`jobs.options`): on_error, update_existing, mapping, profile, as
     # applied. A dry run writes no product: it records the changes an import would make.
@@ -48,6 +54,22 @@ class Job(models.Model):
     source_job = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="applications"
     )
+    # The job a revert puts back (an import or a bulk delete); one that failed or was
+    # cancelled may be followed by another.
+    reverts = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="revert_jobs"
+    )
+    # The revert that put it back, set in that revert's own transaction.
+    reverted_by = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # Until when it can be reverted: its before-images (`jobs.undo`) are kept till then, then
+    # pruned (UNDO_KEEP_DAYS). Null for a job that kept none, or whose were pruned.
+    undo_until = models.DateTimeField(null=True, blank=True)
+    # A bulk delete's before-images: every product it deleted, a file in the default storage.
+    undo_file = models.CharField(max_length=500, blank=True, default="")
+    # Set by a cancel of a running job, until its worker stops it (`jobs.cancelling`).
+    cancel_requested_at = models.DateTimeField(null=True, blank=True)
     # The uploaded file in the default storage, and its name as the user gave it.
     file = models.CharField(max_length=500, blank=True, default="")
     file_name = models.CharField(max_length=255, blank=True, default="")
@@ -63,8 +85,10 @@ class Job(models.Model):
     automatic_retries = models.PositiveSmallIntegerField(default=0)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
-    # Who started it (upload, bulk delete): an editor acts on its own jobs only (core.roles).
-    # Null for jobs of the command line, of users since deleted, and of before this field.
+    # Who started it: the user, for the roles (an editor acts on its own jobs only, core.roles),
+    # null for the command line's jobs and users since deleted; and the name it was shown by,
+    # kept when the user goes (the command line's: `--user`, or the OS user).
+    created_by_name = models.CharField(max_length=150, blank=True, default="")
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
@@ -76,7 +100,8 @@ class Job(models.Model):
     class Meta:
         ordering = ["-created_at"]
         indexes = [
-            models.Index(fields=["kind", "status", "-created_at"], name="job_kind_status_idx")
+            models.Index(fields=["kind", "status", "-created_at"], name="job_kind_status_idx"),
+            models.Index(fields=["created_by_name", "-created_at"], name="job_created_by_idx"),
         ]
         # The roles' permissions on jobs (core.roles); `view_job` reads any job's state.
         permissions = [
@@ -92,12 +117,13 @@ class Job(models.Model):
 
     @property
     def is_finished(self) -> bool:
-        return self.status in {self.Status.COMPLETED, self.Status.FAILED}
+        return self.status not in {self.Status.PENDING, self.Status.PROCESSING}
 
 
 class JobChange(models.Model):
     """A product that a job changes, or that a dry run would: the row as written and the
     product as it was (previous_*, null for a create). Numbered in SKU order from 1 per job.
+    An import's changes are its before-images: what its revert puts back (`jobs.undo`).
 
     Written and removed in bulk by SQL (`jobs.engine.staging`, `jobs.services`): a trigger on
     the jobs deletes a deleted job's changes in the database, never Django's collector (a job
@@ -123,6 +149,9 @@ class JobChange(models.Model):
     previous_name = models.TextField(null=True)  # noqa: DJ001
     previous_description = models.TextField(null=True)  # noqa: DJ001
     previous_active = models.BooleanField(null=True)
+    # An import's before-images only (null in a dry run's): what a revert puts back exactly.
+    previous_created_at = models.DateTimeField(null=True)
+    previous_updated_at = models.DateTimeField(null=True)
 
     class Meta:
         ordering = ["job", "seq"]

@@ -7,6 +7,7 @@ module back: they run a job's kind (`jobs.kinds`), which records through `jobs.l
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from typing import Any
 
@@ -16,16 +17,23 @@ from django.contrib.auth.models import User
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
+from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerError
 from rest_framework.exceptions import APIException
 
-from .lifecycle import finish, preview_expired, reopen
+from .lifecycle import UNFINISHED, finish, queued_stage, reopen
 from .models import Job
 from .options import DEFAULTS
-from .tasks import run_bulk_delete, run_import
+from .tasks import TASKS, run_bulk_delete, run_import, run_revert
+from .undo import REVERTED_KINDS, preview_expired, undo_kept
 from .uploads import check_upload
 
 logger = logging.getLogger(__name__)
+
+RETRYABLE = [Job.Status.FAILED, Job.Status.CANCELLED]
+# How long a cancel waits for the job's worker to stop it, and how often it looks.
+CANCEL_WAIT = 2.5
+CANCEL_LOOK = 0.1
 
 
 class UploadTooLarge(APIException):
@@ -67,7 +75,7 @@ def create_import_job(
         kind=Job.Kind.IMPORT,
         file=stored,
         file_name=name,
-        created_by=created_by,
+        **started_by(created_by),
         options=options or dict(DEFAULTS),
         dry_run=dry_run,
     )
@@ -102,7 +110,7 @@ def apply_preview(*, preview: Job, created_by: User | None = None) -> Job:
             kind=Job.Kind.IMPORT,
             file=locked.file,
             file_name=locked.file_name,
-            created_by=created_by,
+            **started_by(created_by),
             options=locked.options,
             source_job=locked,
         )
@@ -126,9 +134,19 @@ def check_preview_kept(job: Job) -> None:
 
 
 def create_bulk_delete_job(*, created_by: User | None = None) -> Job:
-    job = Job.objects.create(kind=Job.Kind.BULK_DELETE, created_by=created_by)
+    job = Job.objects.create(kind=Job.Kind.BULK_DELETE, **started_by(created_by))
     _enqueue(job, run_bulk_delete)
     return job
+
+
+def started_by(user: User | None, name: str = "") -> dict[str, Any]:
+    """A new job's fields for who starts it (the user, or a name: the command line's) and its
+    stage: waiting if another job is ahead of it."""
+    return {
+        "created_by": user,
+        "created_by_name": user.username if user else name,
+        **queued_stage(),
+    }
 
 
 def _enqueue(job: Job, task: Task[[str], None], *, keep_file: bool = False) -> None:
@@ -148,17 +166,98 @@ class JobNotRetryable(APIException):
     default_code = "not_retryable"
 
 
-def retry_import_job(*, job: Job, options: dict[str, Any] | None = None) -> Job:
-    """Queue a FAILED import again, from the file it stored, under the same job id; with
-    `options` (as applied, `jobs.options`) instead of its own, a mapping for its header, say."""
-    if job.kind != Job.Kind.IMPORT or job.status != Job.Status.FAILED:
-        raise JobNotRetryable("Only a failed import can be retried.")
-    if not job.file or not default_storage.exists(job.file):
+def retry_job(*, job: Job, options: dict[str, Any] | None = None) -> Job:
+    """Queue a FAILED or CANCELLED job again under the same id; an import from the file it
+    stored, with `options` (as applied, `jobs.options`) instead of its own if given (a mapping
+    for its header, say)."""
+    if job.status not in RETRYABLE:
+        raise JobNotRetryable(
+            f"Only a failed or cancelled job can be retried; this one is {job.status}."
+        )
+    if job.kind == Job.Kind.IMPORT and (not job.file or not default_storage.exists(job.file)):
         raise JobNotRetryable("The uploaded file is no longer stored: upload it again.")
+    if job.kind != Job.Kind.IMPORT and options:
+        raise JobNotRetryable("Only an import's retry takes options.")
     changed = {} if options is None else {"options": options}
-    reset = reopen(job.pk, automatic_retries=0, **changed)
+    reset = reopen(job.pk, statuses=RETRYABLE, automatic_retries=0, **changed, **queued_stage())
     if not reset:  # a concurrent retry won
-        raise JobNotRetryable("This import is already being retried.")
+        raise JobNotRetryable("This job is already being retried.")
     job.refresh_from_db()
-    _enqueue(job, run_import, keep_file=True)
+    _enqueue(job, TASKS[Job.Kind(job.kind)], keep_file=True)
     return job
+
+
+class JobNotCancellable(APIException):
+    status_code = 409
+    default_code = "not_cancellable"
+
+
+def cancel_job(*, job: Job, wait: float = CANCEL_WAIT) -> Job:
+    """Cancel a PENDING or PROCESSING job: one that waits ends CANCELLED at once; a running
+    one's worker rolls its work back (`jobs.running`), which this waits up to `wait` seconds
+    for. The job as it is then: CANCELLED, or still PROCESSING with its cancel asked. A 409 for
+    a job that ended before, or that completed before the cancel took effect."""
+    asked = Job.objects.filter(
+        pk=job.pk, status__in=UNFINISHED, cancel_requested_at__isnull=True
+    ).update(cancel_requested_at=timezone.now())
+    if not asked and not Job.objects.filter(pk=job.pk, status__in=UNFINISHED).exists():
+        job.refresh_from_db()
+        raise JobNotCancellable(f"This job has ended ({job.status}): there is nothing to cancel.")
+    finish(job, cancelled=True, statuses=[Job.Status.PENDING])  # else a worker has it
+    deadline = time.monotonic() + wait
+    job.refresh_from_db()
+    while not job.is_finished and time.monotonic() < deadline:
+        time.sleep(CANCEL_LOOK)
+        job.refresh_from_db()
+    if job.is_finished and job.status != Job.Status.CANCELLED:
+        raise JobNotCancellable(
+            f"The job finished before the cancel took effect: it stays {job.status}."
+        )
+    return job
+
+
+class JobNotRevertible(APIException):
+    status_code = 409
+    default_code = "not_revertible"
+
+
+class UndoGone(APIException):
+    status_code = 410
+    default_code = "undo_expired"
+
+
+def revert_job(*, job: Job, force: bool = False, created_by: User | None = None) -> Job:
+    """Queue the revert of a completed import or bulk delete (`jobs.kinds.revert`): a new job
+    of kind `revert` that `reverts` it, with `force` in its options (conflicts reverted too)."""
+    with transaction.atomic():
+        locked = Job.objects.select_for_update().get(pk=job.pk)
+        _check_revertible(locked)
+        revert = Job.objects.create(
+            kind=Job.Kind.REVERT,
+            reverts=locked,
+            file_name=locked.file_name,
+            options={"force": force},
+            **started_by(created_by),
+        )
+    _enqueue(revert, run_revert)
+    return revert
+
+
+def _check_revertible(job: Job) -> None:
+    if job.kind not in REVERTED_KINDS or job.dry_run:
+        raise JobNotRevertible("Only an import (not a preview) or a delete all can be reverted.")
+    if job.status != Job.Status.COMPLETED:
+        raise JobNotRevertible(f"Only a completed job can be reverted; this one is {job.status}.")
+    if job.reverted_by_id is not None:
+        raise JobNotRevertible(f"This job was reverted already, by job {job.reverted_by_id}.")
+    running = job.revert_jobs.filter(status__in=UNFINISHED).first()
+    if running is not None:
+        raise JobNotRevertible(f"This job is being reverted, by job {running.pk}.")
+    if job.created_count + job.updated_count + job.deleted_count == 0:
+        raise JobNotRevertible("This job changed no product: there is nothing to revert.")
+    if not undo_kept(job):
+        days = settings.UNDO_KEEP_DAYS
+        raise UndoGone(
+            "This job's before-images are no longer kept, so it cannot be reverted: they are "
+            f"kept for {days} days (UNDO_KEEP_DAYS={days}), and none when that is 0."
+        )

@@ -16,7 +16,7 @@ from celery.signals import worker_ready
 from django.conf import settings
 from kombu.exceptions import OperationalError as BrokerError
 
-from . import lifecycle
+from . import lifecycle, undo
 from .db import close_pool
 from .kinds import take_turns
 from .models import Job
@@ -34,6 +34,11 @@ def run_bulk_delete(task: Task[..., None], job_id: str, automatic_retry: bool = 
     run_jobs(task, job_id, automatic_retry=automatic_retry)
 
 
+@shared_task(name="imports.run_revert", bind=True)
+def run_revert(task: Task[..., None], job_id: str, automatic_retry: bool = False) -> None:
+    run_jobs(task, job_id, automatic_retry=automatic_retry)
+
+
 def run_jobs(task: Task[..., None], job_id: str, *, automatic_retry: bool) -> None:
     """Turns on the catalog; an automatic retry first puts its FAILED job back to PENDING
     (unless it was retried by hand meanwhile). A job the database went away under is retried
@@ -43,7 +48,7 @@ def run_jobs(task: Task[..., None], job_id: str, *, automatic_retry: bool) -> No
     job = take_turns()
     if job is None:
         return
-    retry = run_import if job.kind == Job.Kind.IMPORT else run_bulk_delete
+    retry = TASKS[Job.Kind(job.kind)]
     delivery = task.request.delivery_info or {}
     queue = delivery.get("routing_key") or settings.CELERY_TASK_DEFAULT_QUEUE
     try:
@@ -57,10 +62,18 @@ def run_jobs(task: Task[..., None], job_id: str, *, automatic_retry: bool) -> No
         logger.warning("job %s: could not queue its automatic retry: %s", job.pk, exc)
 
 
+TASKS = {
+    Job.Kind.IMPORT: run_import,
+    Job.Kind.BULK_DELETE: run_bulk_delete,
+    Job.Kind.REVERT: run_revert,
+}
+
+
 @shared_task(name="imports.prune_expired")
 def prune_expired() -> int:
-    """The files and changes of previews past PREVIEW_KEEP_HOURS, removed (beat, settings)."""
-    return lifecycle.prune_expired_previews()
+    """The files and changes of previews past PREVIEW_KEEP_HOURS, and the before-images of jobs
+    past UNDO_KEEP_DAYS, removed (beat, settings)."""
+    return undo.prune_expired()
 
 
 @worker_ready.connect

@@ -23,6 +23,7 @@ from core.throttling import JobsThrottle
 
 from . import lifecycle, services
 from .changes import TEMPLATE_CSV, ChangesPagination, changes_csv
+from .filters import JobFilter
 from .models import ImportProfile, Job
 from .options import ImportOptionsSerializer, RetryOptionsSerializer
 from .serializers import (
@@ -30,8 +31,10 @@ from .serializers import (
     JobChangeSerializer,
     JobChangesPageSerializer,
     JobSerializer,
+    RevertSerializer,
     UploadSerializer,
 )
+from .undo import undo_kept
 
 # Anyone with a role reads every job's state; a job's files hold rows of someone's upload, so
 # only its creator and admins download them. Acting on a job: an editor on its own, an admin on any.
@@ -58,21 +61,28 @@ class LiveJobsMixin(GenericAPIView[Job]):
         lifecycle.fail_dead_jobs()
 
 
+def act_on_job(verb: str) -> Rule:
+    """An admin acts on any job, an editor on the jobs it started."""
+    return Rule(
+        "imports.act_on_any_job",
+        f"{verb} jobs",
+        own_permission="imports.act_on_own_job",
+        own_verb=f"{verb} this job",
+    )
+
+
 class JobViewSet(LiveJobsMixin, viewsets.ReadOnlyModelViewSet[Job]):
-    """Imports and bulk deletes, newest first; `?kind=import|bulk_delete`, `?status=`."""
+    """Every job, newest first, in pages; `?kind=import|bulk_delete|revert`, `?status=`,
+    `?created_by=` (a username)."""
 
     serializer_class = JobSerializer
-    filterset_fields = ["kind", "status"]
+    filterset_class = JobFilter
     required_permissions = {
         "list": READ_JOBS,
         "retrieve": READ_JOBS,
-        # Cancel and revert, when they come, take the same two permissions.
-        "retry": Rule(
-            "imports.act_on_any_job",
-            "retry jobs",
-            own_permission="imports.act_on_own_job",
-            own_verb="retry this job",
-        ),
+        "retry": act_on_job("retry"),
+        "cancel": act_on_job("cancel"),
+        "revert": act_on_job("revert"),
         "apply": Rule(
             "imports.act_on_any_job",
             "apply previews",
@@ -86,20 +96,58 @@ class JobViewSet(LiveJobsMixin, viewsets.ReadOnlyModelViewSet[Job]):
         request=RetryOptionsSerializer,
         responses={
             202: JobSerializer,
-            409: error_response("Not a failed import, or its file is no longer stored."),
+            409: error_response("Not failed or cancelled, or its file is no longer stored."),
             503: QUEUE_UNAVAILABLE,
         },
     )
     @action(detail=True, methods=["post"], throttle_classes=JOB_THROTTLES)
     def retry(self, request: Request, pk: str | None = None) -> Response:
-        """Queue a FAILED import again from its stored file (409 for any other job); a body
-        may change its options (`mapping`, `on_error`, `update_existing`, `profile`)."""
+        """Queue a FAILED or CANCELLED job again (an import from its stored file; 409 for any
+        other job); an import's body may change its options (`mapping`, `on_error`,
+        `update_existing`, `profile`)."""
         job = self.get_object()
         given = RetryOptionsSerializer(data=request.data)
         given.is_valid(raise_exception=True)
         options = given.applied(base=job.options) if given.validated_data else None
-        job = services.retry_import_job(job=job, options=options)
+        job = services.retry_job(job=job, options=options)
         return Response(self.get_serializer(job).data, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(
+        request=None,
+        responses={
+            202: JobSerializer,
+            409: error_response("The job had ended, or completed before the cancel took effect."),
+        },
+    )
+    @action(detail=True, methods=["post"])
+    def cancel(self, request: Request, pk: str | None = None) -> Response:
+        """Cancel a PENDING or PROCESSING job: its work is rolled back, the catalog left as it
+        was, its file kept for a retry. Answers once the job is CANCELLED, or after 2.5 s with
+        the job still PROCESSING and `cancel_requested` (it ends CANCELLED soon after)."""
+        job = services.cancel_job(job=self.get_object())
+        return Response(self.get_serializer(job).data, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(
+        request=RevertSerializer,
+        responses={
+            202: JobSerializer,
+            409: error_response("Not a completed import or bulk delete, or reverted already."),
+            410: error_response("Its before-images are no longer kept (UNDO_KEEP_DAYS)."),
+            503: QUEUE_UNAVAILABLE,
+        },
+    )
+    @action(detail=True, methods=["post"], throttle_classes=JOB_THROTTLES)
+    def revert(self, request: Request, pk: str | None = None) -> Response:
+        """Put the catalog back as it was before a completed import or bulk delete: answers the
+        new job of kind `revert`. Products changed since are left as they are (conflicts),
+        unless `force` is true."""
+        job = self.get_object()
+        given = RevertSerializer(data=request.data)
+        given.is_valid(raise_exception=True)
+        revert = services.revert_job(
+            job=job, force=given.validated_data["force"], created_by=signed_in_user(request)
+        )
+        return Response(self.get_serializer(revert).data, status=status.HTTP_202_ACCEPTED)
 
     @extend_schema(
         request=None,
@@ -126,8 +174,9 @@ class JobViewSet(LiveJobsMixin, viewsets.ReadOnlyModelViewSet[Job]):
     )
     @action(detail=True, methods=["get"])
     def changes(self, request: Request, pk: str | None = None) -> Response:
-        """What a dry run would change, product by product, in SKU order, 50 to a page: the
-        row as it would be written and the product as it is (`previous_*`, null for a create)."""
+        """What a dry run would change, or what an import changed, product by product, in SKU
+        order, 50 to a page: the row as written and the product as it was (`previous_*`, null
+        for a create)."""
         job = self.get_object()
         check_has_changes(job)
         return ChangesPagination().respond(request, job, JobChangeSerializer)
@@ -157,15 +206,23 @@ class JobErrorsView(GenericAPIView[Job]):
 
 
 def check_has_changes(job: Job) -> None:
-    """A 404 for a job with no list of changes, a 410 for a preview whose list expired."""
-    if not job.dry_run or job.status != Job.Status.COMPLETED:
-        raise NotFound("Only a completed dry run has a list of changes.")
-    services.check_preview_kept(job)
+    """A 404 for a job with no list of changes, a 410 for one whose list expired: a dry run's
+    after PREVIEW_KEEP_HOURS, an import's (its before-images) after UNDO_KEEP_DAYS."""
+    if job.kind != Job.Kind.IMPORT or job.status != Job.Status.COMPLETED:
+        raise NotFound("Only a completed import or dry run has a list of changes.")
+    if job.dry_run:
+        services.check_preview_kept(job)
+    elif not undo_kept(job):
+        raise services.UndoGone(
+            "This import's changes are no longer kept: they are kept for UNDO_KEEP_DAYS days "
+            "(its before-images), and none when that is 0."
+        )
 
 
 class JobChangesCsvView(GenericAPIView[Job]):
-    """What a dry run would change, as CSV: `action,sku,name,description,active,previous_sku,
-    previous_name,previous_description,previous_active`, streamed in SKU order."""
+    """What a dry run would change, or what an import changed, as CSV: `action,sku,name,
+    description,active,previous_sku,previous_name,previous_description,previous_active`,
+    streamed in SKU order."""
 
     queryset = Job.objects.all()
     owner_field = "created_by_id"

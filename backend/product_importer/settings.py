@@ -245,6 +245,7 @@ CELERY_BROKER_CONNECTION_MAX_RETRIES = None
 # is safe to repeat.
 CELERY_BEAT_SCHEDULER = "celery.beat:Scheduler"
 CELERY_BEAT_SCHEDULE = {
+    # Previews past PREVIEW_KEEP_HOURS, before-images past UNDO_KEEP_DAYS.
     "prune-expired-previews": {"task": "imports.prune_expired", "schedule": 600.0},
 }
 
@@ -300,6 +301,9 @@ MAX_GZIP_RATIO = env_int("MAX_GZIP_RATIO", 200)
 # A dry run (a preview) keeps its file and its changes this many hours, for `apply`; then they
 # are removed, within ten minutes (the beat's `imports.prune_expired`).
 PREVIEW_KEEP_HOURS = env_int("PREVIEW_KEEP_HOURS", 24)
+# A completed import or bulk delete keeps its before-images this many days, for a revert (then
+# they are pruned); 0 keeps none, and nothing can be reverted (docs/configuration.md).
+UNDO_KEEP_DAYS = env_int("UNDO_KEEP_DAYS", 7)
 # Django's CSRF failure page: JSON under /api/ (core/views.py).
 CSRF_FAILURE_VIEW = "core.views.csrf_failure"
 # A running job's worker writes a heartbeat every JOB_HEARTBEAT_INTERVAL seconds; a job whose

@@ -5,6 +5,7 @@ tables in one transaction on a connection of their own, beside Django's; the SQL
 those tables lives here, with the tables' names taken from the models.
 """
 
+from collections.abc import Callable
 from typing import Any, Final
 
 import psycopg
@@ -33,6 +34,13 @@ MARK_WHOLE_CATALOG_SQL: Final = (
     f" VALUES ({WHOLE_CATALOG}, nextval('products_search_pending_version'))"
     " ON CONFLICT (product_id) DO UPDATE SET version = EXCLUDED.version"
 )
+
+
+# A product as it was before a job wrote it: the columns of a job's changes that keep it.
+BEFORE_IMAGE: Final = (
+    "previous_sku", "previous_name", "previous_description", "previous_active",
+    "previous_created_at", "previous_updated_at",
+)  # fmt: skip
 
 
 def leave_search_marks_to_a_rebuild(cursor: psycopg.Cursor[Any], rows: int) -> bool:
@@ -73,7 +81,12 @@ def chunk_sql(source: str) -> str:
 
 
 def upsert_chunk_sql(
-    *, source: str, has_description: bool, has_active: bool, update_existing: bool = True
+    *,
+    source: str,
+    has_description: bool,
+    has_active: bool,
+    update_existing: bool = True,
+    changes_table: str | None = None,
 ) -> str:
     """Upsert the next chunk (`chunk_sql`).
 
@@ -87,6 +100,11 @@ def upsert_chunk_sql(
     product is active unless the file says otherwise. `xmax = 0` holds for a freshly inserted row
     and not for one updated by ON CONFLICT: that is how created and updated rows are told apart
     without sending a row back.
+
+    With `changes_table`, it also records each product it writes there (a job's changes: the
+    job's id and the changes recorded so far are the statement's next two parameters): the row
+    as written and the product as it was, from the upsert's own `RETURNING old.*` (PostgreSQL
+    18), numbered on in SKU order. Null `previous_*` for a product it created.
     """
     compared = ["sku", "name"] + (["description"] if has_description else [])
     variants = [("", compared)]
@@ -95,6 +113,11 @@ def upsert_chunk_sql(
             (" WHERE active IS NOT NULL", [*compared, "active"]),
             (" WHERE active IS NULL", compared),
         ]
+    returning = "(xmax = 0) AS created"
+    if changes_table is not None:
+        returning += ", id, sku_key, sku, name, description, active, " + ", ".join(
+            f"old.{column.removeprefix('previous_')} AS {column}" for column in BEFORE_IMAGE
+        )
     inserts = []
     for number, (condition, columns) in enumerate(variants):
         if update_existing:
@@ -114,27 +137,42 @@ def upsert_chunk_sql(
             " SELECT sku, name, coalesce(description, ''), coalesce(active, true), now(), now()"
             f" FROM chunk{condition}"
             f" ON CONFLICT (sku_key) {conflict}"
-            " RETURNING (xmax = 0) AS created)"
+            f" RETURNING {returning})"
         )
-    written = " UNION ALL ".join(f"SELECT created FROM written_{n}" for n in range(len(variants)))
+    written = " UNION ALL ".join(f"SELECT * FROM written_{n}" for n in range(len(variants)))
+    recorded = ""
+    if changes_table is not None:
+        recorded = (
+            f", recorded AS (INSERT INTO {changes_table} (job_id, seq, action, product_id, sku,"
+            f" name, description, active, {', '.join(BEFORE_IMAGE)})"
+            ' SELECT %s, %s + row_number() OVER (ORDER BY sku_key COLLATE "C"),'
+            " CASE WHEN created THEN 'create' ELSE 'update' END, id, sku, name, description,"
+            f" active, {', '.join(BEFORE_IMAGE)} FROM written)"
+        )
     return (
         f"WITH {chunk_sql(source)}, {', '.join(inserts)},"
-        f" written AS ({written})"
+        f" written AS ({written}){recorded}"
         " SELECT (SELECT count(*) FILTER (WHERE created) FROM written),"
         " (SELECT count(*) FILTER (WHERE NOT created) FROM written),"
         " coalesce(sum(copies), 0)::bigint, max(sku_key), count(*) FROM chunk"
     )
 
 
-def delete_all_products(conn: psycopg.Connection[Any]) -> int:
+def delete_all_products(
+    conn: psycopg.Connection[Any], keep: Callable[[int], None] | None = None
+) -> int:
     """Every product and its search rows, in one transaction: TRUNCATE, milliseconds at any size.
 
     Answers how many products there were: counted once the table lock has let every writer
-    finish, and before the TRUNCATE (which takes that lock anyway) lets the next one in.
+    finish, and before the TRUNCATE (which takes that lock anyway) lets the next one in. With
+    `keep`, it is called with that count before the TRUNCATE, in the transaction, to keep the
+    products (`restore.copy_out_products`): an exception from it deletes nothing.
     """
     with conn.transaction():
         conn.execute(f"LOCK TABLE {PRODUCT_TABLE} IN ACCESS EXCLUSIVE MODE")
         deleted = product_total(conn.cursor())
+        if keep is not None:
+            keep(deleted)
         conn.execute(f"TRUNCATE {PRODUCT_TABLE}, {SEARCH_TABLE}, {SEARCH_PENDING_TABLE}")
         conn.execute(BUMP_SEARCH_GENERATION_SQL)
     return deleted

@@ -3,7 +3,7 @@ the jobs call (delete everything); after each, the search upkeep is queued for w
 
 import contextlib
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import psycopg
@@ -104,9 +104,12 @@ def delete_product(*, product: Product) -> None:
         transaction.on_commit(queue_search_sync)
 
 
-def delete_all_products(*, conn: psycopg.Connection[Any]) -> int:
-    """Delete every product in one transaction on `conn`; answers how many there were."""
-    return bulk.delete_all_products(conn)
+def delete_all_products(
+    *, conn: psycopg.Connection[Any], keep: Callable[[int], None] | None = None
+) -> int:
+    """Delete every product in one transaction on `conn`; answers how many there were. `keep`
+    keeps them first, on `conn`, for a revert (`bulk.delete_all_products`)."""
+    return bulk.delete_all_products(conn, keep)
 
 
 def queue_search_sync() -> None:

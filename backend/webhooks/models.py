@@ -15,6 +15,9 @@ class EventType(models.TextChoices):
     IMPORT_COMPLETED = "import.completed"
     IMPORT_FAILED = "import.failed"
     PRODUCTS_BULK_DELETED = "products.bulk_deleted"
+    IMPORT_CANCELLED = "import.cancelled"
+    # A revert of an import or a bulk delete completed: the products are as they were.
+    JOB_REVERTED = "job.reverted"
 
 
 def new_secret() -> str:

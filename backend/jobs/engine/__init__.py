@@ -61,6 +61,7 @@ def import_products(
     progress_interval: float = 0.5,
     options: ImportOptions = ImportOptions(),  # noqa: B008  # frozen
     changes_of: UUID | None = None,
+    before_images_of: UUID | None = None,
 ) -> ImportResult:
     """Import a CSV catalog from `source` into the products table, all of it or nothing.
 
@@ -82,7 +83,9 @@ def import_products(
     (`ImportOptions`). With `changes_of` (a job's id) it is a dry run: the file is read, checked
     and staged as for an import, then compared with the catalog; the products that it would
     create or update are recorded as that job's changes (`JobChange`), and no product is
-    written. The counts are the import's.
+    written. The counts are the import's. With `before_images_of` (a job's id), the import
+    records each product it creates or updates as that job's changes, with the product as it
+    was: what a revert of the job puts back (`jobs.undo`).
 
     Raises ImportFailed for a file that cannot be imported: a header that does not map `sku`
     and `name` (`needs_mapping`), an empty file, bytes that are not UTF-8, a quote never closed;
@@ -106,7 +109,7 @@ def import_products(
                 errors=parsed.errors,
                 invalid_count=parsed.invalid_count,
             )
-        counts = upsert_staged_rows(cursor, parsed, reporter, options, changes_of)
+        counts = upsert_staged_rows(cursor, parsed, reporter, options, changes_of, before_images_of)
         # Still inside the transaction, so that an exception from the callback rolls back.
         reporter.report("importing", parsed.total_rows, parsed.total_rows, 100, force=True)
     return ImportResult(

@@ -114,10 +114,12 @@ def upsert_staged_rows(
     reporter: Reporter,
     options: ImportOptions,
     changes_of: UUID | None = None,
+    before_images_of: UUID | None = None,
 ) -> Counts:
     """Sort the staged rows in runs, then upsert them into the catalog chunk by chunk; or, with
     `changes_of` (a dry run), compare them with the catalog and record what would change as that
-    job's changes (`compare_chunk_sql`), writing no product."""
+    job's changes (`compare_chunk_sql`), writing no product. With `before_images_of`, the upsert
+    records what it writes as that job's changes, with each product as it was (its undo)."""
     total = parsed.total_rows
     valid = parsed.valid_rows
     invalid = parsed.invalid_count
@@ -129,6 +131,11 @@ def upsert_staged_rows(
     )
 
     unmarked = False
+    recording = changes_of or before_images_of
+    if recording is not None:
+        cursor.execute(LOCK_JOB_SQL, (recording,))
+        if cursor.fetchone() is None:
+            raise ValueError(f"there is no job {recording} to record the changes of")
     if changes_of is None:
         unmarked = leave_search_marks_to_a_rebuild(cursor, valid)
         statement = upsert_chunk_sql(
@@ -136,11 +143,9 @@ def upsert_staged_rows(
             has_description=parsed.has_description,
             has_active=parsed.has_active,
             update_existing=options.update_existing,
+            changes_table=CHANGE_TABLE if before_images_of else None,
         )
     else:
-        cursor.execute(LOCK_JOB_SQL, (changes_of,))
-        if cursor.fetchone() is None:
-            raise ValueError(f"there is no job {changes_of} to record the changes of")
         statement = compare_chunk_sql(source="import_runs")
     created = updated = unchanged = skipped = keys_done = consumed = 0
     after = ""  # the last SKU key dealt with so far; every key sorts after ""
@@ -150,6 +155,8 @@ def upsert_staged_rows(
         params: tuple[Any, ...] = (after, rows)
         if changes_of is not None:
             params = (*params, options.update_existing, changes_of, created + updated)
+        elif before_images_of is not None:
+            params = (*params, before_images_of, created + updated)
         # Never a generic plan: the merge only pays with the actual key and limit in view.
         cursor.execute(statement, params, prepare=False)
         chunk = cursor.fetchone()

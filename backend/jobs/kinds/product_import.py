@@ -1,21 +1,23 @@
 """The import job: a stored CSV file, through the engine, into the catalog.
 
-Run: the engine reads the stored upload and upserts it in one transaction, on the job's own
-connection, holding the catalog lock (`jobs.kinds.take_turns`). Progress: the engine's callback
-becomes the job's stage, rows and percent. Outcome: the counts, the per-row error report (CSV)
-when rows were refused, the upload removed once it has been imported (a failed import keeps it
-for a retry), and the search upkeep queued for the products the import changed. A lost connection to
-the database propagates before the commit (the turn fails the job with words), and is waited
-out after it.
+Run: the engine reads the stored upload (or the command line's file) and upserts it in one
+transaction, on the job's own connection, holding the catalog lock (`jobs.kinds.take_turns`),
+keeping each written product's before-image for a revert (`jobs.kinds.revert`). Progress: the
+engine's callback becomes the job's stage, rows and percent. Outcome: the counts, the per-row
+error report (CSV) when rows were refused, the upload removed once it has been imported (a
+failed or cancelled import keeps it for a retry), and the search upkeep queued for the products
+the import changed. A lost connection to the database, or a cancel, propagates before the
+commit (the turn fails or cancels the job), and an outage is waited out after it.
 """
 
 import io
 import logging
 import tempfile
 import zlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import timedelta
 from functools import partial
+from pathlib import Path
 from typing import Any, BinaryIO, cast
 
 import psycopg
@@ -25,13 +27,14 @@ from django.core.files.storage import default_storage
 from django.utils import timezone
 
 from core.csv_safety import SafeCsvWriter
-from core.db import connection_lost
 from products.services import queue_search_sync
 
 from .. import lifecycle
 from ..engine import ImportFailed, ImportResult, Progress, RowError, import_products
 from ..models import Job
 from ..options import engine_options
+from ..running import stops_the_job
+from ..undo import keeps_undo, undo_deadline
 from ..uploads import CatalogTooLarge, catalog_size, open_catalog
 from . import outage
 
@@ -40,20 +43,28 @@ logger = logging.getLogger(__name__)
 NO_ROWS_NOTE = "The file has a header and no rows: nothing to import."
 
 
-def run(job: Job, conn: psycopg.Connection[tuple[Any, ...]]) -> None:
-    """Import the job's stored file (or, for a dry run, compare it with the catalog); the job
-    ends COMPLETED with its counts, or FAILED."""
+def run(
+    job: Job,
+    conn: psycopg.Connection[tuple[Any, ...]],
+    file: Path | None = None,
+    progress: Callable[[Progress], None] = lambda progress: None,
+) -> None:
+    """Import the job's stored file, or `file` (the command line's); for a dry run, compare it
+    with the catalog. The job ends COMPLETED with its counts, or FAILED; `progress` also gets
+    the engine's progress. An import keeps its before-images unless UNDO_KEEP_DAYS is 0."""
     try:
         lifecycle.set_stage(job, "parsing")
-        with default_storage.open(job.file, "rb") as stored:
-            source = cast(BinaryIO, stored)
+        with file.open("rb") if file else default_storage.open(job.file, "rb") as opened:
+            source = cast(BinaryIO, opened)
+            name = file.name if file else job.file
             result = import_products(
                 conn,
-                open_catalog(source, job.file),
-                size_bytes=catalog_size(source, job.file),
-                progress=partial(report_progress, job),
+                open_catalog(source, name),
+                size_bytes=catalog_size(source, name),
+                progress=partial(report_progress, job, progress),
                 options=engine_options(job.options),
                 changes_of=job.pk if job.dry_run else None,
+                before_images_of=job.pk if keeps_undo(job) else None,
             )
     except ImportFailed as exc:
         if exc.errors:
@@ -70,7 +81,7 @@ def run(job: Job, conn: psycopg.Connection[tuple[Any, ...]]) -> None:
         lifecycle.finish(job, error=f"The file could not be read ({exc}); nothing was imported.")
         return
     except Exception as exc:
-        if connection_lost(exc):
+        if stops_the_job(exc):
             raise
         logger.exception("import job %s failed", job.pk)
         lifecycle.finish(job, error="The import failed unexpectedly; the catalog is unchanged.")
@@ -78,7 +89,8 @@ def run(job: Job, conn: psycopg.Connection[tuple[Any, ...]]) -> None:
     outage.record_despite_outage(partial(record_outcome, job, result))
 
 
-def report_progress(job: Job, progress: Progress) -> None:
+def report_progress(job: Job, also: Callable[[Progress], None], progress: Progress) -> None:
+    also(progress)
     lifecycle.set_stage(
         job,
         progress.stage,
@@ -96,6 +108,8 @@ def record_outcome(job: Job, result: ImportResult) -> None:
     extra: dict[str, Any] = {}
     if job.dry_run:
         extra["expires_at"] = timezone.now() + timedelta(hours=settings.PREVIEW_KEEP_HOURS)
+    elif result.created_count + result.updated_count:
+        extra["undo_until"] = undo_deadline()
     lifecycle.finish(
         job,
         note=NO_ROWS_NOTE if result.total_rows == 0 else "",

@@ -22,7 +22,7 @@ def wait_for(api, body: dict[str, Any], timeout: float = 60) -> dict[str, Any]:
     deadline = time.monotonic() + timeout
     while True:
         job: dict[str, Any] = api.get(body["status_url"]).json()
-        if job["status"] in {"COMPLETED", "FAILED"}:
+        if job["status"] in {"COMPLETED", "FAILED", "CANCELLED"}:
             return job
         assert time.monotonic() < deadline, f"job still {job['status']}: {job}"
         time.sleep(0.1)

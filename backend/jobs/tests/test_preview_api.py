@@ -15,7 +15,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
-from jobs import lifecycle
+from jobs import undo
 from jobs.models import ImportProfile, Job, JobChange
 from products.models import Product
 from products.tests.factories import make_product
@@ -207,10 +207,10 @@ def test_an_expired_preview_answers_410_and_is_pruned(api, worker):
     assert response.json()["detail"].startswith("This preview expired")
     assert api.get(preview["changes_url"]).status_code == 410
     assert api.get(preview["status_url"]).json()["changes_url"] is None
-    assert lifecycle.prune_expired_previews() == 1
+    assert undo.prune_expired() == 1
     assert not default_storage.exists(stored)
     assert not JobChange.objects.filter(job_id=preview["id"]).exists()
-    assert lifecycle.prune_expired_previews() == 0
+    assert undo.prune_expired() == 0
 
 
 def test_a_header_that_needs_a_mapping_fails_then_retries_with_one(api, worker):
@@ -359,6 +359,6 @@ def test_an_applied_preview_that_expires_loses_its_changes(api, worker):
     assert not Job.objects.get(pk=preview["id"]).file  # the import took it over
     assert JobChange.objects.filter(job_id=preview["id"]).count() == 1
 
-    assert lifecycle.prune_expired_previews() == 1
+    assert undo.prune_expired() == 1
     assert not JobChange.objects.filter(job_id=preview["id"]).exists()
-    assert lifecycle.prune_expired_previews() == 0
+    assert undo.prune_expired() == 0

@@ -111,7 +111,7 @@ def test_rotate_secret_shows_the_new_one(api):
                     "1": [
                         '"product.exploded" is not an event; use product.created, '
                         "product.updated, product.deleted, import.completed, import.failed, "
-                        "products.bulk_deleted."
+                        "products.bulk_deleted, import.cancelled, job.reverted."
                     ]
                 }
             },
@@ -121,7 +121,8 @@ def test_rotate_secret_shows_the_new_one(api):
             {
                 "events": [
                     "Choose at least one event: product.created, product.updated, "
-                    "product.deleted, import.completed, import.failed, products.bulk_deleted."
+                    "product.deleted, import.completed, import.failed, products.bulk_deleted, "
+                    "import.cancelled, job.reverted."
                 ]
             },
         ),

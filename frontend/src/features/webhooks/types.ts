@@ -5,6 +5,8 @@ export const EVENTS = [
   { name: "import.completed", label: "An import completes" },
   { name: "import.failed", label: "An import fails" },
   { name: "products.bulk_deleted", label: "All products are deleted" },
+  { name: "import.cancelled", label: "An import is cancelled" },
+  { name: "job.reverted", label: "An import or a delete all is reverted" },
 ] as const;
 
 export type EventName = (typeof EVENTS)[number]["name"];

@@ -17,6 +17,7 @@ describe("format", () => {
   });
 
   it("says durations in the units a person reads", () => {
+    expect(formatDuration(0)).toBe("under 0.1 s");
     expect(formatDuration(0.42)).toBe("0.4 s");
     expect(formatDuration(4)).toBe("4 s");
     expect(formatDuration(45.4)).toBe("45 s");

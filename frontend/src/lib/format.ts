@@ -37,6 +37,7 @@ export function plural(count: number, one: string, many = `${one}s`): string {
 /** 0.42 -> "0.4 s", 45 -> "45 s", 125 -> "2 min 5 s", 3780 -> "1 h 3 min"; null -> "–". */
 export function formatDuration(seconds: number | null | undefined): string {
   if (seconds === null || seconds === undefined || !Number.isFinite(seconds)) return "–";
+  if (seconds < 0.05) return "under 0.1 s";
   if (seconds < 10) return `${numberFormat.format(Math.round(seconds * 10) / 10)} s`;
   const whole = Math.round(seconds);
   if (whole < 60) return `${whole} s`;

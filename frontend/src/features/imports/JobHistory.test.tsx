@@ -124,7 +124,7 @@ describe("JobHistory", () => {
       "1 Jan 2026, 10:00",
       "2.5 s",
       "1,000",
-      "0 created, 0 updated",
+      "Nothing changed",
     ]);
     expect(cells(rows[2]!)).toEqual([
       "Delete all products",

@@ -143,7 +143,7 @@ describe("JobProgress", () => {
         job={makeJob({
           kind: "revert",
           status: "COMPLETED",
-          message: "Revert complete",
+          message: "Revert complete. 3 changed since were left as they are",
           file_name: "products.csv",
           reverts: "0d000000-0000-4000-8000-000000000009",
           deleted_count: 930,
@@ -158,9 +158,7 @@ describe("JobProgress", () => {
     expect(screen.getByText("Deleted").nextSibling).toHaveTextContent("930");
     expect(screen.getByText("Given their previous values").nextSibling).toHaveTextContent("67");
     expect(screen.getByText("Conflicts").nextSibling).toHaveTextContent("3");
-    expect(card).toHaveTextContent(
-      "3 products changed since the job it reverts were left as they are.",
-    );
+    expect(card).toHaveTextContent("Revert complete. 3 changed since were left as they are");
     expect(card).toHaveTextContent("by alice");
     expect(card).toHaveTextContent("took 1.3 s");
     expect(screen.getByRole("link", { name: "Download the conflicts (CSV)" })).toHaveAttribute(

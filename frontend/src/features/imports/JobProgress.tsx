@@ -1,7 +1,7 @@
 import type { ReactNode } from "react";
 import { Button, ErrorMessage, ProgressBar } from "@/components/ui";
 import { NOT_YOUR_JOB, useAccess } from "@/features/auth";
-import { formatDate, formatDuration, formatNumber, plural } from "@/lib/format";
+import { formatDate, formatDuration, formatNumber } from "@/lib/format";
 import { useCancelJob } from "./api";
 import { isFinished, sitePath, type Job } from "./types";
 import { jobName, progressDetails, stateWords } from "./words";
@@ -127,13 +127,6 @@ export function JobProgress({
         <ErrorMessage error={cancel.error} prefix="Could not cancel:" />
       )}
       {job.status === "COMPLETED" && <JobCounts job={job} />}
-      {job.status === "COMPLETED" && job.kind === "revert" && job.conflict_count > 0 && (
-        <p className="note">
-          {plural(job.conflict_count, "product")} changed since the job it reverts{" "}
-          {job.conflict_count === 1 ? "was" : "were"} left as{" "}
-          {job.conflict_count === 1 ? "it is" : "they are"}.
-        </p>
-      )}
       {ended && (
         <div className="job__failure">
           {job.status === "FAILED" ? (

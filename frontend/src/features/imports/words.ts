@@ -53,6 +53,8 @@ export function revertEffect(job: Job): string {
 
 /** A finished job's outcome in one line, for its row in the history. */
 export function outcomeOf(job: Job): string {
+  // A job that failed or was cancelled wrote nothing: its work is one transaction.
+  if (job.status !== "COMPLETED") return "Nothing changed";
   if (job.kind === "bulk_delete") return `${formatNumber(job.deleted_count)} deleted`;
   if (job.kind === "revert") {
     const parts = [];

@@ -412,7 +412,7 @@ def test_add_a_webhook_test_it_and_redeliver_from_its_log(
     dialog.get_by_label("URL").fill(receiver.url)
     dialog.get_by_label("Description (optional)").fill("The warehouse")
     events = dialog.get_by_role("group", name="Events")
-    expect(events.get_by_role("checkbox")).to_have_count(6)
+    expect(events.get_by_role("checkbox")).to_have_count(8)
     events.get_by_role("checkbox", name=re.compile("^import.failed")).uncheck()
     screenshot(page, "10-webhook-add")
     dialog.get_by_role("button", name="Add webhook").click()
@@ -427,7 +427,7 @@ def test_add_a_webhook_test_it_and_redeliver_from_its_log(
     webhook = api.get("/api/webhooks/")["results"][0]
     assert webhook["url"] == receiver.url
     assert "import.failed" not in webhook["events"]
-    assert len(webhook["events"]) == 5
+    assert len(webhook["events"]) == 7
     assert "secret" not in webhook
 
     card = page.get_by_role("listitem").filter(has=page.get_by_role("heading", name=receiver.url))

@@ -1,7 +1,7 @@
 import { formatDuration, formatNumber, formatRate, plural } from "@/lib/format";
-import { isFinished, type Job } from "./types";
+import { isFinished, type Job, type JobStatus } from "./types";
 
-const ENDED: Record<"COMPLETED" | "FAILED" | "CANCELLED", string> = {
+const ENDED: Partial<Record<JobStatus, string>> = {
   COMPLETED: "Done",
   FAILED: "Failed",
   CANCELLED: "Cancelled",
@@ -12,9 +12,8 @@ const ENDED: Record<"COMPLETED" | "FAILED" | "CANCELLED", string> = {
  * `message`, "Waiting for the job before it") while it runs, how it ended once it has.
  */
 export function stateWords(job: Job): string {
-  if (job.status === "COMPLETED" || job.status === "FAILED" || job.status === "CANCELLED") {
-    return ENDED[job.status];
-  }
+  const ended = ENDED[job.status];
+  if (ended) return ended;
   if (job.cancel_requested) return "Cancelling…";
   return job.message || (job.status === "PENDING" ? "Queued" : "Running");
 }
@@ -22,7 +21,8 @@ export function stateWords(job: Job): string {
 /** What the job is, as its card is titled and its row named. */
 export function jobName(job: Job): string {
   if (job.kind === "bulk_delete") return "Delete all products";
-  if (job.kind === "revert") return job.file_name ? `Revert of ${job.file_name}` : "Revert";
+  // A revert carries the file name of the job it reverts; only a delete-all has none.
+  if (job.kind === "revert") return `Revert of ${job.file_name || "Delete all products"}`;
   return job.file_name || "Import";
 }
 

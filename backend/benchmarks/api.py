@@ -303,7 +303,7 @@ class Stack:
         """Poll a job until it ends; it must end COMPLETED. Its last state."""
         while True:
             state: dict[str, object] = self.session.get(status_url, timeout=30).json()
-            if state["status"] in ("COMPLETED", "FAILED"):
+            if state["status"] in ("COMPLETED", "FAILED", "CANCELLED"):
                 assert state["status"] == "COMPLETED", state
                 return state
             time.sleep(0.05)

@@ -153,7 +153,7 @@ async def _follow(
 ) -> None:
     """Send the job each time it changes, until it ends or the client goes."""
     quiet_since = asyncio.get_running_loop().time()
-    while last["status"] not in (Job.Status.COMPLETED, Job.Status.FAILED):
+    while last["status"] in (Job.Status.PENDING, Job.Status.PROCESSING):
         await asyncio.wait([disconnected], timeout=POLL_SECONDS)
         if disconnected.done():
             return

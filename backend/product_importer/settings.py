@@ -302,7 +302,7 @@ MAX_GZIP_RATIO = env_int("MAX_GZIP_RATIO", 200)
 # are removed, within ten minutes (the beat's `imports.prune_expired`).
 PREVIEW_KEEP_HOURS = env_int("PREVIEW_KEEP_HOURS", 24)
 # A completed import or bulk delete keeps its before-images this many days, for a revert (then
-# they are pruned); 0 keeps none, and nothing can be reverted (docs/configuration.md).
+# they are pruned); 0 keeps none, and nothing can be reverted (docs/deployment.md).
 UNDO_KEEP_DAYS = env_int("UNDO_KEEP_DAYS", 7)
 # Django's CSRF failure page: JSON under /api/ (core/views.py).
 CSRF_FAILURE_VIEW = "core.views.csrf_failure"

@@ -32,7 +32,7 @@ from devstack.processes import (
 )
 from jobs import lifecycle
 from jobs.models import Job
-from jobs.tasks import run_import
+from jobs.tasks import run_import, run_revert
 from product_importer.celery import app
 from products.bulk import PRODUCT_TABLE
 from products.models import Product
@@ -40,6 +40,7 @@ from webhooks.tests.helpers import Receiver, create_product, subscribe
 
 from .helpers import upload, wait_for
 from .test_job_lifecycle import big_catalog
+from .test_undo import catalog_checksum
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.integration]
 
@@ -142,14 +143,16 @@ def wait_until_in_its_transaction(job: Job, timeout: float = 60) -> None:
         time.sleep(0.02)
 
 
-def hold_in_its_transaction(job: Job, timeout: float = 60) -> psycopg.Connection[Any]:
-    """Until the import has parsed its file and waits, in its (uncommitted) transaction, to write
-    the catalog, which the returned connection keeps locked: however fast the import, it is
-    still there when the test acts."""
+def hold_in_its_transaction(
+    job: Job, timeout: float = 60, stage: str = "importing"
+) -> psycopg.Connection[Any]:
+    """Until the import has parsed its file (or a job is at `stage`) and waits, in its
+    (uncommitted) transaction, to write the catalog, which the returned connection keeps
+    locked: however fast the job, it is still there when the test acts."""
     holder = psycopg.connect(**psycopg_params())
     holder.execute(f"LOCK TABLE {PRODUCT_TABLE} IN SHARE MODE")
     deadline = time.monotonic() + timeout
-    while not Job.objects.filter(pk=job.pk, stage="importing").exists():
+    while not Job.objects.filter(pk=job.pk, stage=stage).exists():
         current = Job.objects.get(pk=job.pk)
         assert current.status in lifecycle.UNFINISHED, current.__dict__
         assert time.monotonic() < deadline, current.__dict__
@@ -199,6 +202,32 @@ def test_a_worker_killed_mid_import_fails_its_job_within_seconds(api, workers, s
     assert wait_for_job(lost, {"COMPLETED", "FAILED"}, timeout=30).status == "COMPLETED"
     assert api.post(f"/api/jobs/{job.pk}/retry/").status_code == 202
     assert_imported_whole(job)
+
+
+def test_a_worker_killed_mid_revert_leaves_the_catalog_as_before_the_revert(api, workers, settings):
+    imported = start_import()
+    assert_imported_whole(imported)
+    before = catalog_checksum()
+    revert = Job.objects.create(kind=Job.Kind.REVERT, reverts=imported, options={"force": False})
+    run_revert.apply_async(args=(str(revert.pk),), queue=QUEUE)
+    holder = hold_in_its_transaction(revert, stage="reverting")
+
+    workers.kill("jobs")
+    holder.close()
+    killed = time.monotonic()
+    settings.JOB_HEARTBEAT_TIMEOUT = 5
+    while (body := api.get(f"/api/job/{revert.pk}/status/").json())["status"] == "PROCESSING":
+        assert time.monotonic() - killed < 30, body
+        time.sleep(0.2)
+
+    assert (body["status"], body["error_message"]) == ("FAILED", lifecycle.DEAD_WORKER_ERROR)
+    assert catalog_checksum() == before
+    assert api.get(f"/api/jobs/{imported.pk}/").json()["revertible"] is True
+    workers.start("jobs")
+    assert api.post(f"/api/jobs/{revert.pk}/retry/").status_code == 202
+    done = wait_for_job(revert, {"COMPLETED", "FAILED"}, timeout=120)
+    assert (done.status, done.deleted_count) == ("COMPLETED", ROWS)
+    assert Product.objects.count() == 0
 
 
 def test_a_redis_restart_mid_import_loses_nothing_and_the_workers_go_on(

@@ -192,7 +192,7 @@ def test_a_worker_killed_mid_import_changes_nothing_and_the_retry_lands_once(
     assert not default_storage.exists(job.file), "a completed import's upload is discarded"
 
 
-def test_only_a_failed_import_with_its_file_can_be_retried(api, worker):
+def test_only_a_failed_or_cancelled_job_can_be_retried_an_import_with_its_file(api, worker):
     bad = wait_for(api, upload(api, b"name,description\nNo sku,here\n").json())
     assert bad["status"] == "FAILED"
     good = wait_for(api, upload(api, b"sku,name\na-1,A\n").json())
@@ -204,7 +204,9 @@ def test_only_a_failed_import_with_its_file_can_be_retried(api, worker):
     for job in (good, delete):
         response = api.post(f"/api/jobs/{job['id']}/retry/")
         assert response.status_code == 409
-        assert response.json() == {"detail": "Only a failed import can be retried."}
+        assert response.json() == {
+            "detail": "Only a failed or cancelled job can be retried; this one is COMPLETED."
+        }
     Job.objects.filter(pk=bad["id"]).update(file="uploads/gone.csv")
     gone = api.post(f"/api/jobs/{bad['id']}/retry/")
     assert gone.status_code == 409

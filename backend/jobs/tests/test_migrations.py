@@ -2,6 +2,8 @@
 ran with) and 0007 (each job names who started it). Rows are made with the models of the
 migration before, as they were then."""
 
+from typing import Any
+
 import pytest
 from django.contrib.auth.models import User
 from django.core.management import call_command
@@ -13,7 +15,7 @@ from jobs.models import Job
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def old_job_model(migration: str) -> type:
+def old_job_model(migration: str) -> Any:
     """The Job model as it was at `migration`, once the database is migrated back to it."""
     call_command("migrate", "imports", migration, verbosity=0)
     state = MigrationExecutor(connection).loader.project_state(("imports", migration))

@@ -191,8 +191,12 @@ def test_only_a_completed_dry_run_can_be_applied(api, worker):
         409,
         {"detail": "Only a completed dry run (a preview) can be applied."},
     )
-    assert api.get(f"/api/jobs/{job['id']}/changes/").status_code == 404
-    assert job["changes_url"] is None
+    # What it changed is listed (its before-images), but it cannot be applied.
+    assert api.get(job["changes_url"]).json()["count"] == 1
+    assert job["apply_url"] is None
+    delete = wait_for(api, api.post("/api/products/bulk_delete/").json())
+    assert api.get(f"/api/jobs/{delete['id']}/changes/").status_code == 404
+    assert delete["changes_url"] is None
 
 
 def test_an_expired_preview_answers_410_and_is_pruned(api, worker):

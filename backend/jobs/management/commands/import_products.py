@@ -27,7 +27,6 @@ from jobs.options import DEFAULTS
 from jobs.running import watched
 from products.services import sync_search_now
 
-
 SHOWN_ERRORS = 20
 
 

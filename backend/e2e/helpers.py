@@ -1,6 +1,7 @@
 """What the dashboard's tests share: the API client that arranges data, the browser's errors,
 screenshots and signing in."""
 
+import hashlib
 import re
 import time
 from pathlib import Path
@@ -51,7 +52,7 @@ class Api:
         assert response.status_code == 200, response.text
         return response.json()
 
-    def post(self, path: str, body: dict[str, Any]) -> Any:
+    def post(self, path: str, body: dict[str, Any] | None = None) -> Any:
         response = self.session.post(f"{self.base_url}{path}", json=body, timeout=30)
         assert response.status_code in {200, 201, 202}, response.text
         return response.json()
@@ -79,14 +80,21 @@ class Api:
         return self.wait_for_job(response.json()["id"])
 
     def wait_for_job(self, job_id: str) -> dict[str, Any]:
-        """The job once it has ended."""
+        """The job once it has ended: completed, failed or cancelled."""
         deadline = time.monotonic() + 120
         job = self.get(f"/api/job/{job_id}/status/")
-        while job["status"] not in {"COMPLETED", "FAILED"}:
+        while job["status"] not in {"COMPLETED", "FAILED", "CANCELLED"}:
             assert time.monotonic() < deadline, job
             time.sleep(0.2)
             job = self.get(f"/api/job/{job_id}/status/")
         return dict(job)
+
+    def catalog_checksum(self) -> str:
+        """SHA-256 of the whole catalog as the export writes it: every product in id order, with
+        its SKU, name, description, active flag and both times."""
+        response = self.session.get(f"{self.base_url}/api/products/export/", timeout=120)
+        assert response.status_code == 200, response.text
+        return hashlib.sha256(response.content).hexdigest()
 
     def product(self, sku: str) -> dict[str, Any]:
         """The one product of this SKU, as the API lists it."""

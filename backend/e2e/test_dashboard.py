@@ -59,7 +59,7 @@ def test_upload_the_sample_catalog_and_follow_it_to_the_end(signed_in: Page, api
     page = signed_in
     page.get_by_role("link", name="Import").click()
     expect(page.get_by_role("heading", name="Import products")).to_be_visible()
-    expect(page.get_by_text("No imports yet.")).to_be_visible()
+    expect(page.get_by_text("No jobs yet.")).to_be_visible()
     screenshot(page, "02-import-empty")
 
     page.get_by_label("Choose a file").set_input_files(SAMPLE)
@@ -87,7 +87,7 @@ def test_upload_the_sample_catalog_and_follow_it_to_the_end(signed_in: Page, api
     ]:
         count = progress.locator(".counts__item", has_text=label).locator("dd")
         expect(count).to_have_text(number(job[key]))
-    history = page.get_by_role("region", name="Recent imports")
+    history = page.get_by_role("region", name="Job history")
     expect(history.get_by_role("row", name=re.compile("products.csv"))).to_contain_text("Done")
     screenshot(page, "03-import-complete")
 
@@ -412,7 +412,7 @@ def test_add_a_webhook_test_it_and_redeliver_from_its_log(
     dialog.get_by_label("URL").fill(receiver.url)
     dialog.get_by_label("Description (optional)").fill("The warehouse")
     events = dialog.get_by_role("group", name="Events")
-    expect(events.get_by_role("checkbox")).to_have_count(6)
+    expect(events.get_by_role("checkbox")).to_have_count(8)
     events.get_by_role("checkbox", name=re.compile("^import.failed")).uncheck()
     screenshot(page, "10-webhook-add")
     dialog.get_by_role("button", name="Add webhook").click()
@@ -427,7 +427,7 @@ def test_add_a_webhook_test_it_and_redeliver_from_its_log(
     webhook = api.get("/api/webhooks/")["results"][0]
     assert webhook["url"] == receiver.url
     assert "import.failed" not in webhook["events"]
-    assert len(webhook["events"]) == 5
+    assert len(webhook["events"]) == 7
     assert "secret" not in webhook
 
     card = page.get_by_role("listitem").filter(has=page.get_by_role("heading", name=receiver.url))

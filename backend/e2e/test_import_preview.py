@@ -248,7 +248,7 @@ def test_a_failed_job_whose_header_needs_a_mapping_offers_the_form(
 
     page = dashboard
     sign_in(page, "/imports")
-    history = page.get_by_role("region", name="Recent imports")
+    history = page.get_by_role("region", name="Job history")
     history.get_by_role("button", name="Show legacy.csv").click()
     card = page.get_by_role("region", name="Progress of legacy.csv")
     expect(card.get_by_role("alert")).to_have_text(failed["error_message"])

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { formatBytes, formatNumber, plural } from "./format";
+import { formatBytes, formatDuration, formatNumber, formatRate, plural } from "./format";
 
 describe("format", () => {
   it("says sizes in bytes and their multiples", () => {
@@ -14,5 +14,18 @@ describe("format", () => {
     expect(formatNumber(null)).toBe("–");
     expect(plural(1, "product")).toBe("1 product");
     expect(plural(1000, "product")).toBe("1,000 products");
+  });
+
+  it("says durations in the units a person reads", () => {
+    expect(formatDuration(0)).toBe("under 0.1 s");
+    expect(formatDuration(0.42)).toBe("0.4 s");
+    expect(formatDuration(4)).toBe("4 s");
+    expect(formatDuration(45.4)).toBe("45 s");
+    expect(formatDuration(60)).toBe("1 min");
+    expect(formatDuration(125)).toBe("2 min 5 s");
+    expect(formatDuration(3780)).toBe("1 h 3 min");
+    expect(formatDuration(7200)).toBe("2 h");
+    expect(formatDuration(null)).toBe("–");
+    expect(formatRate(12345.6)).toBe("12,346 rows/s");
   });
 });

@@ -33,3 +33,21 @@ export function formatDate(iso: string | null | undefined): string {
 export function plural(count: number, one: string, many = `${one}s`): string {
   return `${formatNumber(count)} ${count === 1 ? one : many}`;
 }
+
+/** 0.42 -> "0.4 s", 45 -> "45 s", 125 -> "2 min 5 s", 3780 -> "1 h 3 min"; null -> "–". */
+export function formatDuration(seconds: number | null | undefined): string {
+  if (seconds === null || seconds === undefined || !Number.isFinite(seconds)) return "–";
+  if (seconds < 0.05) return "under 0.1 s";
+  if (seconds < 10) return `${numberFormat.format(Math.round(seconds * 10) / 10)} s`;
+  const whole = Math.round(seconds);
+  if (whole < 60) return `${whole} s`;
+  const minutes = Math.floor(whole / 60);
+  if (minutes < 60) return whole % 60 ? `${minutes} min ${whole % 60} s` : `${minutes} min`;
+  const hours = Math.floor(minutes / 60);
+  return minutes % 60 ? `${hours} h ${minutes % 60} min` : `${hours} h`;
+}
+
+/** 1234.5 -> "1,235 rows/s". */
+export function formatRate(rowsPerSecond: number): string {
+  return `${numberFormat.format(Math.round(rowsPerSecond))} rows/s`;
+}

@@ -25,11 +25,11 @@ const ADMIN = [
 ];
 const PERMISSIONS: Record<Role, string[]> = { viewer: VIEWER, editor: EDITOR, admin: ADMIN };
 
-/** A signed-in user of `role` (id 1, the creator of `makeJob`'s jobs), as the session says. */
+/** A signed-in user of `role` (alice, the creator of `makeJob`'s jobs), as the session says. */
 export function makeUser(role: Role | null, overrides: Partial<SessionUser> = {}): SessionUser {
   return {
     id: 1,
-    username: role ?? "nobody",
+    username: "alice",
     is_staff: role === "admin",
     role,
     permissions: role ? PERMISSIONS[role] : [],
@@ -57,7 +57,18 @@ export function makeJob(overrides: Partial<Job> = {}): Job {
     created_at: "2026-01-01T10:00:00Z",
     started_at: "2026-01-01T10:00:01Z",
     finished_at: null,
-    created_by: 1,
+    created_by: "alice",
+    duration_s: 4,
+    rows_per_s: 100,
+    eta_s: 6,
+    cancel_requested: false,
+    conflict_count: 0,
+    reverts: null,
+    reverted_by: null,
+    revertible: false,
+    revert_until: null,
+    cancel_url: "http://testserver/api/jobs/5b0c0000-0000-4000-8000-000000000001/cancel/",
+    revert_url: null,
     status_url: "http://testserver/api/job/5b0c0000-0000-4000-8000-000000000001/status/",
     events_url: "http://testserver/api/job/5b0c0000-0000-4000-8000-000000000001/events/",
     errors_url: null,

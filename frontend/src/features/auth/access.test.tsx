@@ -28,8 +28,8 @@ function answerProducts() {
 }
 
 describe("accessOf", () => {
-  const mine = { created_by: 1 };
-  const theirs = { created_by: 2 };
+  const mine = { created_by: "alice" };
+  const theirs = { created_by: "bob" };
   const nobodys = { created_by: null };
 
   it("lets an editor act on its own jobs only, and an admin on any", () => {
@@ -92,7 +92,7 @@ describe("The pages, by role", () => {
   it("shows a viewer the import's file chooser disabled, and says why", async () => {
     answerProducts();
     renderWithProviders(<ImportPage />, { path: "/imports", user: makeUser("viewer") });
-    expect(await screen.findByText("No imports yet.")).toBeInTheDocument();
+    expect(await screen.findByText("No jobs yet.")).toBeInTheDocument();
     const chooser = screen.getByLabelText("Choose a file");
     expect(chooser).toBeDisabled();
     expect(chooser).toHaveAccessibleDescription(
@@ -104,7 +104,7 @@ describe("The pages, by role", () => {
     const theirs = makeJob({
       status: "FAILED",
       error_message: "The worker stopped.",
-      created_by: 2,
+      created_by: "bob",
       errors_url: "http://testserver/api/jobs/x/errors.csv",
     });
     const onRetry = vi.fn();
@@ -118,9 +118,12 @@ describe("The pages, by role", () => {
     expect(screen.queryByRole("link", { name: /error report/ })).toBeNull();
     unmount();
     // Its own, it may.
-    renderWithProviders(<JobProgress job={{ ...theirs, created_by: 1 }} onRetry={onRetry} />, {
-      user: makeUser("editor"),
-    });
+    renderWithProviders(
+      <JobProgress job={{ ...theirs, created_by: "alice" }} onRetry={onRetry} />,
+      {
+        user: makeUser("editor"),
+      },
+    );
     expect(screen.getByRole("button", { name: "Retry" })).toBeEnabled();
     expect(screen.getByRole("link", { name: /error report/ })).toBeInTheDocument();
   });

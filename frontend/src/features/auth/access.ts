@@ -16,9 +16,9 @@ export type Permission =
   | "imports.add_importprofile"
   | "webhooks.view_webhook";
 
-/** What ownership of a job is read from. */
+/** What ownership of a job is read from: the username of who started it. */
 export interface OwnedJob {
-  created_by: number | null;
+  created_by: string | null;
 }
 
 export interface Access {
@@ -33,7 +33,8 @@ export interface Access {
 export function accessOf(user: SessionUser | null | undefined): Access {
   const held = new Set(user?.permissions ?? []);
   const can = (permission: Permission) => held.has(permission);
-  const owns = (job: OwnedJob) => user !== null && user !== undefined && job.created_by === user.id;
+  const owns = (job: OwnedJob) =>
+    user !== null && user !== undefined && job.created_by === user.username;
   return {
     role: user?.role ?? null,
     can,

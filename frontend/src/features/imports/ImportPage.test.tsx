@@ -65,7 +65,7 @@ describe("ImportPage", () => {
     mockFetch(() => ({ status: 500, body: null }));
     renderWithProviders(<ImportPage />, { path: "/imports" });
     expect(await screen.findByRole("alert")).toHaveTextContent(
-      "Could not load the recent imports: The server failed.",
+      "Could not load the job history: The server failed.",
     );
   });
 
@@ -157,7 +157,10 @@ describe("ImportPage", () => {
     });
     const calls = mockApi([failed], (call) =>
       call.method === "POST" && call.url === `/api/jobs/${failed.id}/retry/`
-        ? { status: 202, body: { ...failed, status: "PENDING", needs_mapping: false } }
+        ? {
+            status: 202,
+            body: { ...failed, status: "PENDING", message: "Queued", needs_mapping: false },
+          }
         : undefined,
     );
     window.sessionStorage.setItem(CURRENT_IMPORT_KEY, failed.id);
@@ -174,7 +177,7 @@ describe("ImportPage", () => {
     expect(calls.find((call) => call.method === "POST")!.body).toEqual({
       mapping: { Code: "sku", Title: "name", Notes: null },
     });
-    expect(await within(card).findByText("Waiting")).toBeInTheDocument();
+    expect(await within(card).findByText("Queued")).toBeInTheDocument();
   });
 
   it("says why the server refused the options, and keeps the form", async () => {

@@ -8,6 +8,7 @@ import {
   useRememberedJob,
   useRetryJob,
   useUpload,
+  type JobsQuery,
   type UploadRequest,
 } from "./api";
 import { FileDrop } from "./FileDrop";
@@ -21,9 +22,15 @@ import { isFinished, type Job } from "./types";
 
 export const CURRENT_IMPORT_KEY = "product-importer.current-import";
 
+const HISTORY_PAGE_SIZE = 10;
+
 export function ImportPage() {
   const upload = useUpload();
-  const jobs = useJobs("import");
+  const [historyQuery, setHistoryQuery] = useState<JobsQuery>({
+    page: 1,
+    pageSize: HISTORY_PAGE_SIZE,
+  });
+  const jobs = useJobs(historyQuery);
   const [jobId, setJobId] = useRememberedJob(CURRENT_IMPORT_KEY);
   const job = useJob(jobId);
   const retry = useRetryJob();
@@ -33,7 +40,9 @@ export function ImportPage() {
   const [chosen, setChosen] = useState<(ChosenFile & { key: number }) | null>(null);
 
   // Coming back with nothing remembered: follow the import that is running, if one is.
-  const running = jobs.data?.results.find((candidate) => !isFinished(candidate));
+  const running = jobs.data?.results.find(
+    (candidate) => candidate.kind === "import" && !isFinished(candidate),
+  );
   useEffect(() => {
     if (jobId === null && running) setJobId(running.id);
   }, [jobId, running, setJobId]);
@@ -154,7 +163,14 @@ export function ImportPage() {
         </>
       )}
 
-      <JobHistory jobs={jobs} currentId={jobId} onShow={setJobId} />
+      <JobHistory
+        jobs={jobs}
+        query={historyQuery}
+        onQuery={setHistoryQuery}
+        currentId={jobId}
+        onShow={setJobId}
+        onReverting={(revert) => setJobId(revert.id)}
+      />
     </main>
   );
 }

@@ -1,27 +1,26 @@
 import type { ReactNode } from "react";
 import { Button, ErrorMessage, ProgressBar } from "@/components/ui";
 import { NOT_YOUR_JOB, useAccess } from "@/features/auth";
-import { formatDate, formatNumber } from "@/lib/format";
+import { formatDate, formatDuration, formatNumber } from "@/lib/format";
+import { useCancelJob } from "./api";
 import { isFinished, sitePath, type Job } from "./types";
+import { jobName, progressDetails, stateWords } from "./words";
 
-const STATUS_WORDS: Record<Job["status"], string> = {
-  PENDING: "Waiting",
-  PROCESSING: "Running",
-  COMPLETED: "Done",
-  FAILED: "Failed",
-};
-
-export function StatusBadge({ status }: { status: Job["status"] }) {
-  return <span className={`badge badge--${status.toLowerCase()}`}>{STATUS_WORDS[status]}</span>;
-}
-
-function rowsText(job: Job): string {
-  if (job.total_rows === null) return `${formatNumber(job.processed_rows)} rows so far`;
-  return `${formatNumber(job.processed_rows)} of ${formatNumber(job.total_rows)} rows`;
+/** Where a job is, in the words its card uses too (`stateWords`). */
+export function StatusBadge({ job }: { job: Job }) {
+  return <span className={`badge badge--${job.status.toLowerCase()}`}>{stateWords(job)}</span>;
 }
 
 function countsOf(job: Job): [string, number][] {
-  if (job.kind !== "import") return [["Deleted", job.deleted_count]];
+  if (job.kind === "bulk_delete") return [["Deleted", job.deleted_count]];
+  if (job.kind === "revert") {
+    return [
+      ["Deleted", job.deleted_count],
+      ["Given their previous values", job.updated_count],
+      ["Brought back", job.created_count],
+      ["Conflicts", job.conflict_count],
+    ];
+  }
   const [created, updated] = job.dry_run ? ["To create", "To update"] : ["Created", "Updated"];
   return [
     [created, job.created_count],
@@ -59,7 +58,11 @@ export interface JobProgressProps {
   children?: ReactNode;
 }
 
-/** A job's stage in words, its progress bar and rows, then its counts, or its error and a retry. */
+/**
+ * A job's stage in words, its progress bar, rows, speed and time left, and Cancel while it runs
+ * (for whoever may act on it); then its counts, or why it failed or that it was cancelled, and a
+ * retry.
+ */
 export function JobProgress({
   job,
   title,
@@ -70,11 +73,16 @@ export function JobProgress({
   children,
 }: JobProgressProps) {
   const access = useAccess();
+  const cancel = useCancelJob();
   const finished = isFinished(job);
   const tone =
     job.status === "FAILED" ? "danger" : job.status === "COMPLETED" ? "success" : "normal";
-  const heading =
-    title ?? (job.kind === "import" ? job.file_name || "Import" : "Delete all products");
+  const heading = title ?? jobName(job);
+  // While it runs, the words of the history too; once ended, the server's ("Import complete").
+  const stage = finished ? job.message || stateWords(job) : stateWords(job);
+  const details = progressDetails(job);
+  const ended = job.status === "FAILED" || job.status === "CANCELLED";
+  const mayRetry = onRetry && job.kind === "import" && ended;
   return (
     <section
       className="card job"
@@ -84,7 +92,17 @@ export function JobProgress({
         <h3 className="job__title">{heading}</h3>
         <div className="job__status">
           {job.dry_run && <span className="badge">Preview</span>}
-          <StatusBadge status={job.status} />
+          {finished && <StatusBadge job={job} />}
+          {!finished && job.cancel_url && access.canActOn(job) && (
+            <Button
+              size="small"
+              onClick={() => cancel.mutate(job)}
+              busy={cancel.isPending}
+              disabled={job.cancel_requested}
+            >
+              Cancel
+            </Button>
+          )}
           {finished && onDismiss && (
             <Button size="small" variant="ghost" onClick={onDismiss}>
               Dismiss
@@ -93,8 +111,8 @@ export function JobProgress({
         </div>
       </div>
       <p className="job__stage" aria-live="polite">
-        <strong>{job.message}</strong>
-        {!finished && job.kind === "import" && job.processed_rows > 0 ? ` – ${rowsText(job)}` : ""}
+        <strong>{stage}</strong>
+        {details && ` – ${details}`}
       </p>
       <div className="job__bar">
         <ProgressBar
@@ -105,32 +123,41 @@ export function JobProgress({
         />
         <span className="job__percent">{job.percent} %</span>
       </div>
+      {cancel.variables?.id === job.id && (
+        <ErrorMessage error={cancel.error} prefix="Could not cancel:" />
+      )}
       {job.status === "COMPLETED" && <JobCounts job={job} />}
-      {job.status === "FAILED" && (
+      {ended && (
         <div className="job__failure">
-          <p className="error-message" role="alert">
-            {job.error_message || "The job failed."}
-          </p>
-          {onRetry && job.kind === "import" && access.canActOn(job) && (
+          {job.status === "FAILED" ? (
+            <p className="error-message" role="alert">
+              {job.error_message || "The job failed."}
+            </p>
+          ) : (
+            <p>Nothing was changed: the catalog is as it was before this job.</p>
+          )}
+          {mayRetry && access.canActOn(job) && (
             <Button variant="primary" onClick={() => onRetry(job)} busy={retrying}>
               Retry
             </Button>
           )}
-          {onRetry && job.kind === "import" && !access.canActOn(job) && (
-            <p className="note">{NOT_YOUR_JOB}</p>
-          )}
+          {mayRetry && !access.canActOn(job) && <p className="note">{NOT_YOUR_JOB}</p>}
           <ErrorMessage error={retryError} prefix="Retry failed:" />
         </div>
       )}
       {children}
       <p className="muted small">
         Started {formatDate(job.started_at ?? job.created_at)}
+        {job.created_by ? ` by ${job.created_by}` : ""}
         {job.finished_at ? ` · finished ${formatDate(job.finished_at)}` : ""}
+        {finished && job.duration_s !== null ? ` · took ${formatDuration(job.duration_s)}` : ""}
         {job.errors_url && access.canReadFilesOf(job) && (
           <>
             {" · "}
             <a href={sitePath(job.errors_url)} download>
-              Download the error report (CSV)
+              {job.kind === "revert"
+                ? "Download the conflicts (CSV)"
+                : "Download the error report (CSV)"}
             </a>
           </>
         )}

@@ -148,7 +148,7 @@ describe("PreviewChanges", () => {
   it("shows someone else's changes and their import to no one but an admin", () => {
     const calls = mockFetch(() => undefined);
     renderWithProviders(<PreviewChanges preview={PREVIEW} onApplied={vi.fn()} />, {
-      user: makeUser("editor", { id: 2 }),
+      user: makeUser("editor", { username: "bob" }),
     });
     expect(
       screen.getByText("Only an admin, or the user who previewed the file, can see its changes."),

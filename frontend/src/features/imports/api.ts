@@ -9,23 +9,42 @@ import {
   type ImportOptions,
   type Job,
   type JobKind,
+  type JobStatus,
   type Mapping,
 } from "./types";
 
 export const jobKey = (id: string | null) => ["job", id] as const;
-export const jobsKey = (kind: JobKind) => ["jobs", kind] as const;
+
+/** Which jobs a list shows: one page of them, newest first, of a kind and a status if given. */
+export interface JobsQuery {
+  page: number;
+  pageSize: number;
+  kind?: JobKind;
+  status?: JobStatus;
+  createdBy?: string;
+}
+
+export const jobsKey = (query: JobsQuery) => ["jobs", query] as const;
 
 const POLL_MS = 1000;
 
-/** The newest jobs of one kind; polled every few seconds while one of them runs. */
-export function useJobs(kind: JobKind, pageSize = 10) {
+/** A page of jobs (`/api/jobs/`); polled every few seconds while one of them runs. */
+export function useJobs(query: JobsQuery) {
   return useQuery({
-    queryKey: jobsKey(kind),
+    queryKey: jobsKey(query),
     queryFn: ({ signal }) =>
-      apiFetch<Page<Job>>(`/api/jobs/${queryString({ kind, page_size: pageSize })}`, { signal }),
+      apiFetch<Page<Job>>(
+        `/api/jobs/${queryString({
+          page: query.page === 1 ? undefined : query.page,
+          page_size: query.pageSize,
+          kind: query.kind,
+          status: query.status,
+          created_by: query.createdBy,
+        })}`,
+        { signal },
+      ),
     placeholderData: keepPreviousData,
-    refetchInterval: (query) =>
-      query.state.data?.results.some((job) => !isFinished(job)) ? 3000 : false,
+    refetchInterval: (q) => (q.state.data?.results.some((job) => !isFinished(job)) ? 3000 : false),
   });
 }
 
@@ -93,6 +112,40 @@ export function useRetryJob() {
       }),
     onSuccess: (job) => {
       queryClient.setQueryData(jobKey(job.id), job);
+      void queryClient.invalidateQueries({ queryKey: ["jobs"] });
+    },
+  });
+}
+
+/**
+ * Cancels a running job (its `cancel_url`). The answer is the job, cancelled by then, or still
+ * running with `cancel_requested` while the worker stops it (its progress says when).
+ */
+export function useCancelJob() {
+  const queryClient = useQueryClient();
+  return useMutation({
+    mutationFn: (job: Job) => apiFetch<Job>(sitePath(job.cancel_url as string), { method: "POST" }),
+    onSuccess: (job) => {
+      queryClient.setQueryData(jobKey(job.id), job);
+      void queryClient.invalidateQueries({ queryKey: ["jobs"] });
+    },
+    // Refused (409): it ended meanwhile; show how.
+    onError: (_error, job) => void queryClient.invalidateQueries({ queryKey: jobKey(job.id) }),
+  });
+}
+
+/**
+ * Reverts a completed import or delete-all (its `revert_url`), over products changed since only
+ * with `force`: resolves with the new revert job.
+ */
+export function useRevertJob() {
+  const queryClient = useQueryClient();
+  return useMutation({
+    mutationFn: ({ job, force }: { job: Job; force: boolean }) =>
+      apiFetch<Job>(sitePath(job.revert_url as string), { method: "POST", body: { force } }),
+    onSuccess: (revert, { job }) => {
+      queryClient.setQueryData(jobKey(revert.id), revert);
+      void queryClient.invalidateQueries({ queryKey: jobKey(job.id) });
       void queryClient.invalidateQueries({ queryKey: ["jobs"] });
     },
   });

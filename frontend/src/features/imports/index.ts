@@ -1,4 +1,4 @@
-export { jobKey, useJob, useRememberedJob } from "./api";
+export { jobKey, useJob, useJobs, useRememberedJob, useRevertJob } from "./api";
 export { ImportPage } from "./ImportPage";
 export { JobProgress } from "./JobProgress";
 export { isFinished, type Job } from "./types";

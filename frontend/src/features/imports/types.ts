@@ -1,5 +1,5 @@
-export type JobStatus = "PENDING" | "PROCESSING" | "COMPLETED" | "FAILED";
-export type JobKind = "import" | "bulk_delete";
+export type JobStatus = "PENDING" | "PROCESSING" | "COMPLETED" | "FAILED" | "CANCELLED";
+export type JobKind = "import" | "bulk_delete" | "revert";
 
 /** A field of a product that a column of a file can fill. */
 export type ProductField = "sku" | "name" | "description" | "active";
@@ -42,17 +42,40 @@ export interface Job {
   created_at: string;
   started_at: string | null;
   finished_at: string | null;
-  /** The id of the user who started it; null for jobs of the command line. */
-  created_by: number | null;
+  /** The username of who started it (for the command line, the OS user or `--user`). */
+  created_by: string | null;
+  /** Seconds from its start to its end, or to now while it runs; null before it starts. */
+  duration_s: number | null;
+  /** Rows a second; null until it has moved. */
+  rows_per_s: number | null;
+  /** Seconds left while it runs; null when unknown or finished. */
+  eta_s: number | null;
+  /** A cancel was asked and the worker has not stopped yet. */
+  cancel_requested: boolean;
+  /** A revert: the products changed since the job it reverts (left as they are unless forced). */
+  conflict_count: number;
+  /** A revert: the id of the job it reverts. */
+  reverts: string | null;
+  /** A reverted job: the id of its revert, once one ran or runs. */
+  reverted_by: string | null;
+  /** A completed import or delete-all whose undo is kept and not used yet. */
+  revertible: boolean;
+  /** Until when it can be reverted. */
+  revert_until: string | null;
+  /** Where to cancel it while it is PENDING or PROCESSING; null otherwise. */
+  cancel_url: string | null;
+  /** Where to revert it while it is revertible; null otherwise. */
+  revert_url: string | null;
   status_url: string;
   events_url?: string | null;
+  /** The refused rows of an import, or the conflicts of a revert, as CSV; null when none. */
   errors_url: string | null;
   /** A preview: the import is checked and its changes kept, nothing is written. */
   dry_run: boolean;
   options: AppliedOptions | null;
   unchanged_count: number;
   skipped_count: number;
-  /** A completed preview's changes while they are kept; null otherwise. */
+  /** A completed preview's (or import's) changes while they are kept; null otherwise. */
   changes_url: string | null;
   changes_csv_url: string | null;
   /** Where to import a completed preview's changes, while it can be; null otherwise. */
@@ -88,7 +111,7 @@ export interface ImportProfile extends ImportOptions {
 }
 
 export function isFinished(job: Pick<Job, "status">): boolean {
-  return job.status === "COMPLETED" || job.status === "FAILED";
+  return job.status === "COMPLETED" || job.status === "FAILED" || job.status === "CANCELLED";
 }
 
 /** A URL of the API as a path of this site, whatever host name the server saw. */

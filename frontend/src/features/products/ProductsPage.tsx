@@ -17,6 +17,7 @@ import { Pagination } from "./Pagination";
 import { ProductDialog } from "./ProductDialog";
 import { ProductFilters } from "./ProductFilters";
 import { ProductTable } from "./ProductTable";
+import { UndoDeleteNotice } from "./UndoDeleteNotice";
 import { PAGE_SIZE, type Product } from "./types";
 import { useProductQuery } from "./useProductQuery";
 
@@ -91,8 +92,13 @@ export function ProductsPage() {
       )}
 
       {bulk.job && (
-        <JobProgress job={bulk.job} title="Delete all products" onDismiss={bulk.dismiss} />
+        <JobProgress
+          job={bulk.job}
+          title={bulk.job.kind === "revert" ? "Undo delete all" : "Delete all products"}
+          onDismiss={bulk.dismiss}
+        />
       )}
+      {mayDeleteAll && <UndoDeleteNotice onUndoing={bulk.follow} />}
 
       <ProductFilters
         query={query}
@@ -189,8 +195,8 @@ export function ProductsPage() {
 }
 
 /**
- * The delete-all job: followed live, remembered for the tab while it runs, and announced once when
- * it ends (the catalog is reloaded then).
+ * The delete-all job, or the revert that undoes one: followed live, remembered for the tab while
+ * it runs, and announced once when it ends (the catalog is reloaded then).
  */
 function useBulkDeleteProgress() {
   const notify = useNotify();
@@ -205,11 +211,9 @@ function useBulkDeleteProgress() {
     announced.current = job.id;
     setRememberedId(null);
     void queryClient.invalidateQueries({ queryKey: productsKey });
-    if (job.status === "COMPLETED") {
-      notify("success", `Deleted ${plural(job.deleted_count, "product")}.`);
-    } else {
-      notify("error", `Delete all failed: ${job.error_message || "unknown error"}`);
-    }
+    void queryClient.invalidateQueries({ queryKey: ["jobs"] });
+    const [kind, text] = endOf(job);
+    notify(kind, text);
   }, [job, rememberedId, setRememberedId, queryClient, notify]);
 
   return {
@@ -221,4 +225,23 @@ function useBulkDeleteProgress() {
     },
     dismiss: () => setShownId(null),
   };
+}
+
+/** How a delete-all or its undo ended, as a notice says it. */
+function endOf(job: Job): ["success" | "error" | "info", string] {
+  const undo = job.kind === "revert";
+  if (job.status === "CANCELLED") {
+    return ["info", `${undo ? "Undo" : "Delete all"} cancelled: no product was changed.`];
+  }
+  if (job.status === "FAILED") {
+    return [
+      "error",
+      `${undo ? "Undo" : "Delete all"} failed: ${job.error_message || "unknown error"}`,
+    ];
+  }
+  if (!undo) return ["success", `Deleted ${plural(job.deleted_count, "product")}.`];
+  const conflicts = job.conflict_count
+    ? ` ${plural(job.conflict_count, "SKU")} created again since ${job.conflict_count === 1 ? "was" : "were"} left as ${job.conflict_count === 1 ? "it is" : "they are"}.`
+    : "";
+  return ["success", `Brought back ${plural(job.created_count, "product")}.${conflicts}`];
 }

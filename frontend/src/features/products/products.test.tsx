@@ -1,11 +1,12 @@
-import { act, screen, waitFor } from "@testing-library/react";
+import { act, screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { makeJob } from "@/test/fixtures";
+import { makeJob, makeUser } from "@/test/fixtures";
 import { mockFetch, renderWithProviders } from "@/test/utils";
 import { DeleteAllDialog } from "./DeleteAllDialog";
 import { ProductDialog } from "./ProductDialog";
 import { ProductsPage } from "./ProductsPage";
+import type { Job } from "@/features/imports";
 import type { Product } from "./types";
 
 function product(id: number, overrides: Partial<Product> = {}): Product {
@@ -19,6 +20,15 @@ function product(id: number, overrides: Partial<Product> = {}): Product {
     updated_at: "2026-01-01T10:00:00Z",
     ...overrides,
   };
+}
+
+const NO_JOBS = { count: 0, next: null, previous: null, results: [] };
+
+/** The products page's API: no delete-all to undo (`/api/jobs/`), the rest from `handler`. */
+function mockProductsApi(handler: Parameters<typeof mockFetch>[0]) {
+  return mockFetch((call) =>
+    call.url.startsWith("/api/jobs/") ? { body: NO_JOBS } : handler(call),
+  );
 }
 
 function page(products: Product[], count = products.length, next: string | null = null) {
@@ -92,7 +102,7 @@ describe("ProductsPage", () => {
   afterEach(() => vi.useRealTimers());
 
   it("lists a page, pages on, and sorts by a column", async () => {
-    const calls = mockFetch((call) => {
+    const calls = mockProductsApi((call) => {
       const url = new URL(call.url, "http://x");
       const pageNumber = Number(url.searchParams.get("page") ?? "1");
       const first = (pageNumber - 1) * 25 + 1;
@@ -119,7 +129,7 @@ describe("ProductsPage", () => {
 
   it("goes to the last page by number when the count is exact", async () => {
     const link = (ref: string) => `http://testserver/api/products/?page=${ref}&page_size=25`;
-    const calls = mockFetch((call) => {
+    const calls = mockProductsApi((call) => {
       const ref = new URL(call.url, "http://x").searchParams.get("page") ?? "1";
       if (ref === "last" || ref === "3") {
         const products = Array.from({ length: 10 }, (_, i) => product(51 + i));
@@ -149,7 +159,7 @@ describe("ProductsPage", () => {
       count_exact: false,
       ...fields,
     });
-    const calls = mockFetch((call) => {
+    const calls = mockProductsApi((call) => {
       const ref = new URL(call.url, "http://x").searchParams.get("page") ?? "1";
       const products = Array.from({ length: 5 }, (_, i) => product(i + 1, { sku: `${ref}-${i}` }));
       if (ref === "last")
@@ -205,14 +215,14 @@ describe("ProductsPage", () => {
     ["/products?page=last-0", "/api/products/?page_size=25"],
     ["/products?page=-2", "/api/products/?page_size=25"],
   ])("asks for the page of the address %s", async (path, url) => {
-    const calls = mockFetch(() => ({ body: page([product(1)]) }));
+    const calls = mockProductsApi(() => ({ body: page([product(1)]) }));
     renderWithProviders(<ProductsPage />, { path });
     await screen.findByRole("cell", { name: "SKU-1" });
-    expect(calls[0]?.url).toBe(url);
+    expect(calls.find((call) => call.url.startsWith("/api/products/"))?.url).toBe(url);
   });
 
   it("says when the search is catching up with an import", async () => {
-    mockFetch(() => ({ body: { ...page([product(1)]), search_catching_up: true } }));
+    mockProductsApi(() => ({ body: { ...page([product(1)]), search_catching_up: true } }));
     renderWithProviders(<ProductsPage />, { path: "/products?search=lamp" });
     expect(
       await screen.findByText(/^Search is catching up with a large import/),
@@ -221,7 +231,7 @@ describe("ProductsPage", () => {
 
   it("keeps the page on screen while the next one loads", async () => {
     let release: () => void = () => undefined;
-    mockFetch((call) =>
+    mockProductsApi((call) =>
       call.url.includes("page=2") ? undefined : { body: page([product(1)], 30, "next") },
     );
     // Page 2 answers only when released.
@@ -253,7 +263,7 @@ describe("ProductsPage", () => {
   it("debounces the search box", async () => {
     vi.useFakeTimers({ shouldAdvanceTime: true });
     const user = userEvent.setup({ advanceTimers: vi.advanceTimersByTime });
-    const calls = mockFetch(() => ({ body: page([product(1)]) }));
+    const calls = mockProductsApi(() => ({ body: page([product(1)]) }));
     renderWithProviders(<ProductsPage />, { path: "/products" });
     await screen.findByRole("cell", { name: "SKU-1" });
     const before = calls.length;
@@ -270,5 +280,139 @@ describe("ProductsPage", () => {
     expect(await screen.findByRole("alert")).toHaveTextContent(
       "Could not load the products: Could not reach the server.",
     );
+  });
+});
+
+describe("Undo of a delete-all", () => {
+  afterEach(() => vi.unstubAllGlobals());
+
+  const DELETE_ID = "de000000-0000-4000-8000-000000000001";
+  const UNDO_ID = "ed000000-0000-4000-8000-000000000002";
+  const DELETED = makeJob({
+    id: DELETE_ID,
+    kind: "bulk_delete",
+    status: "COMPLETED",
+    stage: "done",
+    message: "Delete complete",
+    file_name: "",
+    percent: 100,
+    deleted_count: 1000,
+    finished_at: "2026-01-01T10:00:05Z",
+    cancel_url: null,
+    revertible: true,
+    revert_until: "2099-01-08T10:00:05Z",
+    revert_url: `http://testserver/api/jobs/${DELETE_ID}/revert/`,
+  });
+  const UNDOING = makeJob({
+    id: UNDO_ID,
+    kind: "revert",
+    status: "PENDING",
+    stage: "queued",
+    message: "Queued",
+    file_name: "",
+    processed_rows: 0,
+    reverts: DELETE_ID,
+  });
+  const UNDONE = {
+    ...UNDOING,
+    status: "COMPLETED" as const,
+    stage: "done",
+    message: "Revert complete",
+    percent: 100,
+    created_count: 1000,
+    cancel_url: null,
+  };
+
+  it("offers Undo once a delete-all is done, and brings the products back", async () => {
+    vi.stubGlobal("EventSource", undefined);
+    // What the server holds: the catalog, the delete (once asked) and its undo (once asked).
+    let deleted: Job | null = null;
+    let undone = false;
+    const calls = mockFetch((call) => {
+      if (call.method === "POST" && call.url === "/api/products/bulk_delete/") {
+        deleted = { ...DELETED, status: "PENDING", message: "Queued", revertible: false };
+        return { status: 202, body: deleted };
+      }
+      if (call.url === `/api/job/${DELETE_ID}/status/`) {
+        deleted = DELETED;
+        return { body: DELETED };
+      }
+      if (call.method === "POST" && call.url === `/api/jobs/${DELETE_ID}/revert/`) {
+        deleted = { ...DELETED, revertible: false, revert_url: null, reverted_by: UNDO_ID };
+        return { status: 202, body: UNDOING };
+      }
+      if (call.url === `/api/job/${UNDO_ID}/status/`) {
+        undone = true;
+        return { body: UNDONE };
+      }
+      if (call.url.startsWith("/api/jobs/?")) {
+        return {
+          body: {
+            count: deleted ? 1 : 0,
+            next: null,
+            previous: null,
+            results: deleted ? [deleted] : [],
+          },
+        };
+      }
+      if (call.url.startsWith("/api/products/")) {
+        return {
+          body: page(deleted && !undone ? [] : [product(1)], deleted && !undone ? 0 : 1000),
+        };
+      }
+      return undefined;
+    });
+    renderWithProviders(<ProductsPage />, { path: "/products" });
+    expect(await screen.findByRole("cell", { name: "SKU-1" })).toBeInTheDocument();
+    expect(screen.queryByRole("region", { name: "Undo delete all" })).toBeNull();
+
+    await userEvent.click(screen.getByRole("button", { name: "Delete all…" }));
+    await userEvent.type(screen.getByLabelText("Type DELETE to confirm"), "DELETE");
+    await userEvent.click(screen.getByRole("button", { name: "Delete all products" }));
+    expect(
+      await screen.findByText("Deleted 1,000 products.", {}, { timeout: 3000 }),
+    ).toBeInTheDocument();
+    const notice = await screen.findByRole("region", { name: "Undo delete all" });
+    expect(notice).toHaveTextContent(
+      "1,000 products were deleted by Delete all on 1 Jan 2026, 10:00 (alice). Undo brings them back, until 8 Jan 2099, 10:00.",
+    );
+    expect(await screen.findByText("No products yet: import a CSV.")).toBeInTheDocument();
+
+    await userEvent.click(within(notice).getByRole("button", { name: "Undo" }));
+    const progress = await screen.findByRole("region", { name: "Progress of Undo delete all" });
+    expect(screen.queryByRole("region", { name: "Undo delete all" })).toBeNull();
+    expect(
+      await within(progress).findByText("Revert complete", {}, { timeout: 3000 }),
+    ).toBeVisible();
+    expect(await screen.findByText("Brought back 1,000 products.")).toBeInTheDocument();
+    expect(await screen.findByRole("cell", { name: "SKU-1" })).toBeInTheDocument();
+    expect(calls.filter((call) => call.method === "POST")).toEqual([
+      expect.objectContaining({ url: "/api/products/bulk_delete/" }),
+      expect.objectContaining({ url: `/api/jobs/${DELETE_ID}/revert/`, body: { force: false } }),
+    ]);
+  });
+
+  it("is not offered once the delete cannot be reverted, nor to whom may not", async () => {
+    const answer = (job: Job) =>
+      mockFetch((call) =>
+        call.url.startsWith("/api/jobs/?")
+          ? { body: { count: 1, next: null, previous: null, results: [job] } }
+          : { body: page([product(1)]) },
+      );
+    const calls = answer({ ...DELETED, revertible: false, revert_url: null });
+    const { unmount } = renderWithProviders(<ProductsPage />, { path: "/products" });
+    expect(await screen.findByRole("cell", { name: "SKU-1" })).toBeInTheDocument();
+    await waitFor(() =>
+      expect(calls.map((call) => call.url)).toContain(
+        "/api/jobs/?page_size=1&kind=bulk_delete&status=COMPLETED",
+      ),
+    );
+    expect(screen.queryByRole("region", { name: "Undo delete all" })).toBeNull();
+    unmount();
+
+    answer(DELETED);
+    renderWithProviders(<ProductsPage />, { path: "/products", user: makeUser("editor") });
+    expect(await screen.findByRole("cell", { name: "SKU-1" })).toBeInTheDocument();
+    expect(screen.queryByRole("region", { name: "Undo delete all" })).toBeNull();
   });
 });

@@ -331,12 +331,15 @@ def undo_steps(
     checkpoint(admin_url)
     f, _ = stack.revert(full)
     exact = checksum(database_url) == after_empty
+    # Each step after the search upkeep has applied the one before (a rebuild holds the table).
+    seconds_until_search_is_synced(database_url)
     checkpoint(admin_url)
     g, deleted = stack.delete_all()
     kept = (MEDIA / "undo" / f"{deleted['id']}.copy").stat().st_size
     print(f"  the delete all's before-images: a file of {kept / 1e6:.0f} MB", flush=True)
     checkpoint(admin_url)
     h, _ = stack.revert(deleted)
+    seconds_until_search_is_synced(database_url)
     exact = exact and checksum(database_url) == after_empty
     checkpoint(admin_url)
     i, _ = stack.revert(empty)

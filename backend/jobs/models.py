@@ -136,7 +136,8 @@ class JobChange(models.Model):
         UPDATE = "update"
 
     pk = models.CompositePrimaryKey("job_id", "seq")
-    job = models.ForeignKey(Job, on_delete=models.DO_NOTHING, db_constraint=False)
+    # Found by a BRIN index over (job_id, seq), not B-trees (migration 0008).
+    job = models.ForeignKey(Job, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False)
     seq = models.IntegerField()
     action = models.CharField(max_length=6, choices=Action.choices)
     product_id = models.BigIntegerField(null=True)

@@ -34,7 +34,7 @@ from ..engine import ImportFailed, ImportResult, Progress, RowError, import_prod
 from ..models import Job
 from ..options import engine_options
 from ..running import stops_the_job
-from ..undo import keeps_undo, undo_deadline
+from ..undo import keeps_undo, summarize_changes, undo_deadline
 from ..uploads import CatalogTooLarge, catalog_size, open_catalog
 from . import outage
 
@@ -128,6 +128,8 @@ def record_outcome(job: Job, result: ImportResult) -> None:
     if not job.dry_run:
         discard_upload(job)
         queue_search_sync()
+    if result.created_count + result.updated_count and (job.dry_run or keeps_undo(job)):
+        summarize_changes()  # the job is COMPLETED already: its pages of changes, fast
 
 
 def save_error_report(job: Job, errors: Iterable[RowError]) -> None:

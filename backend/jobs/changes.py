@@ -1,8 +1,9 @@
-"""A dry run's changes as the API gives them: pages of JSON and a streamed CSV; and the
-catalog template.
+"""A dry run's changes, and what an import changed, as the API gives them: pages of JSON and a
+streamed CSV; and the catalog template.
 
 The changes are numbered 1, 2, ... in SKU order (`JobChange.seq`), so a page of them is a
-range of the primary key, however deep: no OFFSET, no count (the job's counts give it).
+range of `seq`, however deep, with no count (the job's counts give it). An import's creates
+follow its updates: they are the products of its `written_at`, in the order of their ids.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from rest_framework.serializers import Serializer
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 
 from core.csv_safety import SafeCsvWriter
+from products.models import Product
 
 from .models import Job, JobChange
 
@@ -39,6 +41,39 @@ TEMPLATE_CSV: Final = (
 )
 
 
+def changes_page(job: Job, first: int, size: int) -> list[JobChange]:
+    """Changes first + 1 to first + size of the job's. A dry run's are its rows, in SKU order.
+    An import's are its before-images, the products it updated (in SKU order), then the products
+    it created, as they are now (in the order it created them: SKU order), found by its
+    `written_at`: deleted since, they are not listed."""
+    if job.dry_run:
+        return list(
+            JobChange.objects.filter(job=job, seq__gt=first, seq__lte=first + size).order_by("seq")
+        )
+    updated = job.updated_count
+    page = list(
+        JobChange.objects.filter(
+            job=job, action=JobChange.Action.UPDATE, seq__gt=first, seq__lte=first + size
+        ).order_by("seq")
+    )
+    if len(page) < size and first + size > updated and job.written_at is not None:
+        start = max(0, first - updated)
+        created = Product.objects.filter(created_at=job.written_at).order_by("id")
+        page += [as_created(p) for p in created[start : start + size - len(page)]]
+    return page
+
+
+def as_created(product: Product) -> JobChange:
+    return JobChange(
+        action=JobChange.Action.CREATE,
+        product_id=product.pk,
+        sku=product.sku,
+        name=product.name,
+        description=product.description,
+        active=product.active,
+    )
+
+
 class ChangesPagination:
     """DRF's page-number shape (`count`, `next`, `previous`, `results`) over `seq` ranges."""
 
@@ -46,9 +81,7 @@ class ChangesPagination:
         count = job.created_count + job.updated_count
         number = self._page_number(request, count)
         first = (number - 1) * PAGE_SIZE
-        changes = JobChange.objects.filter(
-            job=job, seq__gt=first, seq__lte=first + PAGE_SIZE
-        ).order_by("seq")
+        changes = changes_page(job, first, PAGE_SIZE)
         url = request.build_absolute_uri()
         previous = None
         if number > 1:
@@ -78,11 +111,10 @@ class ChangesPagination:
 
 
 def _rows(job: Job, after: int) -> list[tuple[Any, ...]]:
-    return list(
-        JobChange.objects.filter(job=job, seq__gt=after, seq__lte=after + CSV_CHUNK_ROWS)
-        .order_by("seq")
-        .values_list(*CHANGE_COLUMNS)
-    )
+    return [
+        tuple(getattr(change, column) for column in CHANGE_COLUMNS)
+        for change in changes_page(job, after, CSV_CHUNK_ROWS)
+    ]
 
 
 def _cell(value: object) -> str:

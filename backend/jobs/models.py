@@ -66,6 +66,9 @@ class Job(models.Model):
     # Until when it can be reverted: its before-images (`jobs.undo`) are kept till then, then
     # pruned (UNDO_KEEP_DAYS). Null for a job that kept none, or whose were pruned.
     undo_until = models.DateTimeField(null=True, blank=True)
+    # An import's writes' time: the `created_at` of every product it created (which needs no
+    # before-image: `products.restore`), and their `updated_at` until they change.
+    written_at = models.DateTimeField(null=True, blank=True)
     # A bulk delete's before-images: every product it deleted, a file in the default storage.
     undo_file = models.CharField(max_length=500, blank=True, default="")
     # Set by a cancel of a running job, until its worker stops it (`jobs.cancelling`).
@@ -123,7 +126,8 @@ class Job(models.Model):
 class JobChange(models.Model):
     """A product that a job changes, or that a dry run would: the row as written and the
     product as it was (previous_*, null for a create). Numbered in SKU order from 1 per job.
-    An import's changes are its before-images: what its revert puts back (`jobs.undo`).
+    An import's changes are the before-images of the products it updated: what its revert puts
+    back (`jobs.undo`); those it created are found by its `written_at`.
 
     Written and removed in bulk by SQL (`jobs.engine.staging`, `jobs.services`): a trigger on
     the jobs deletes a deleted job's changes in the database, never Django's collector (a job

@@ -101,10 +101,11 @@ def upsert_chunk_sql(
     and not for one updated by ON CONFLICT: that is how created and updated rows are told apart
     without sending a row back.
 
-    With `changes_table`, it also records each product it writes there (a job's changes: the
-    job's id and the changes recorded so far are the statement's next two parameters): the row
+    With `changes_table`, it also records each product it updates there (a job's changes: the
+    job's id and the updates recorded so far are the statement's next two parameters): the row
     as written and the product as it was, from the upsert's own `RETURNING old.*` (PostgreSQL
-    18), numbered on in SKU order. Null `previous_*` for a product it created.
+    18), numbered on in SKU order. A product it creates needs no record: the transaction's
+    timestamp, its `created_at`, finds it (`products.restore`).
     """
     compared = ["sku", "name"] + (["description"] if has_description else [])
     variants = [("", compared)]
@@ -146,8 +147,8 @@ def upsert_chunk_sql(
             f", recorded AS (INSERT INTO {changes_table} (job_id, seq, action, product_id, sku,"
             f" name, description, active, {', '.join(BEFORE_IMAGE)})"
             ' SELECT %s, %s + row_number() OVER (ORDER BY sku_key COLLATE "C"),'
-            " CASE WHEN created THEN 'create' ELSE 'update' END, id, sku, name, description,"
-            f" active, {', '.join(BEFORE_IMAGE)} FROM written)"
+            " 'update', id, sku, name, description,"
+            f" active, {', '.join(BEFORE_IMAGE)} FROM written WHERE NOT created)"
         )
     return (
         f"WITH {chunk_sql(source)}, {', '.join(inserts)},"

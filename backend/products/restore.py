@@ -2,21 +2,24 @@
 
 Two sources of before-images, both kept by the jobs app:
 
-- an import's changes (`changes_table`, one row per product it created or updated, with the
-  product as it was): the revert deletes what the import created and gives what it updated its
-  previous values back, exactly (`updated_at` too);
+- an import's changes (`changes_table`, one row per product it updated, with the product as it
+  was) and its timestamp (the `created_at` of each product it created): the revert deletes what
+  the import created and gives what it updated its previous values back, exactly (`updated_at`
+  too);
 - a bulk delete's copy of every product it deleted, in PostgreSQL's binary COPY format
   (`copy_out_products`): the revert inserts them again, each with its id and timestamps.
 
-A product that was changed since the job (it is not as the job left it) is a conflict: left as
-it is, unless forced. Each runs in the caller's transaction, in chunks that the caller reports
-progress between; the plan of the revert is a temporary table dropped at the commit.
+A product that was changed since the job (it is not as the job left it: other values, or for one it
+created, another `updated_at`) is a conflict: left as it is, unless forced. Each runs in the
+caller's transaction, in chunks that the caller reports progress between; the plan of the revert is
+a temporary table dropped at the commit.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from typing import IO, Any, Final
 
 import psycopg
@@ -36,19 +39,26 @@ CHANGED_SINCE: Final = "changed since"
 DELETED_SINCE: Final = "deleted since"
 SKU_TAKEN: Final = "its SKU was created again since"
 
-# An import's revert: each change with its product as it is now (none if deleted since).
+# An import's revert: each product it updated, from its before-image, with the product as it is
+# now (none if deleted since); then each it created, found by the import's timestamp (its
+# `created_at`, and its `updated_at` until it changed), numbered on.
 IMPORT_PLAN_SQL: Final = f"""
 CREATE TEMPORARY TABLE revert_plan ON COMMIT DROP AS
 SELECT c.seq, c.action, c.product_id, c.sku,
     c.previous_sku, c.previous_name, c.previous_description, c.previous_active,
     c.previous_created_at, c.previous_updated_at,
-    CASE WHEN p.id IS NULL THEN CASE WHEN c.action = 'update' THEN '{DELETED_SINCE}' END
+    CASE WHEN p.id IS NULL THEN '{DELETED_SINCE}'
         WHEN (p.sku, p.name, p.description, p.active)
             IS DISTINCT FROM (c.sku, c.name, c.description, c.active) THEN '{CHANGED_SINCE}'
     END AS conflict,
     p.id IS NOT NULL AS present
 FROM {{changes}} c LEFT JOIN {PRODUCT_TABLE} p ON p.id = c.product_id
-WHERE c.job_id = %s
+WHERE c.job_id = %(job)s AND c.action = 'update'
+UNION ALL
+SELECT %(updated)s + row_number() OVER (ORDER BY p.id), 'create', p.id, p.sku,
+    NULL, NULL, NULL, NULL, NULL, NULL,
+    CASE WHEN p.updated_at <> %(written_at)s THEN '{CHANGED_SINCE}' END, true
+FROM {PRODUCT_TABLE} p WHERE p.created_at = %(written_at)s
 """
 # The products of a chunk of the plan (seq in a range) that the revert may touch.
 IN_CHUNK: Final = "r.seq > %s AND r.seq <= %s AND (r.conflict IS NULL OR %s)"
@@ -133,9 +143,20 @@ def copy_out_products(conn: psycopg.Connection[Any], into: IO[bytes]) -> None:
             into.write(block)
 
 
-def plan_import_revert(cursor: psycopg.Cursor[Any], job_id: object, changes_table: str) -> int:
-    """The plan of an import's revert (`revert_plan`, by `seq`); answers its last seq."""
-    cursor.execute(IMPORT_PLAN_SQL.format(changes=changes_table), (job_id,))
+def plan_import_revert(
+    cursor: psycopg.Cursor[Any],
+    changes_table: str,
+    *,
+    job_id: object,
+    updated: int,
+    written_at: datetime | None,
+) -> int:
+    """The plan of an import's revert (`revert_plan`, by `seq`): the job's `updated` changes,
+    then the products created at `written_at`; answers its last seq."""
+    cursor.execute(
+        IMPORT_PLAN_SQL.format(changes=changes_table),
+        {"job": job_id, "updated": updated, "written_at": written_at},
+    )
     cursor.execute("CREATE INDEX ON revert_plan (seq)")
     cursor.execute("ANALYZE revert_plan")
     cursor.execute("SELECT coalesce(max(seq), 0) FROM revert_plan")

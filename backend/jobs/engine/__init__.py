@@ -84,8 +84,9 @@ def import_products(
     and staged as for an import, then compared with the catalog; the products that it would
     create or update are recorded as that job's changes (`JobChange`), and no product is
     written. The counts are the import's. With `before_images_of` (a job's id), the import
-    records each product it creates or updates as that job's changes, with the product as it
-    was: what a revert of the job puts back (`jobs.undo`).
+    records each product it updates as that job's changes, with the product as it was: what a
+    revert of the job puts back (`jobs.undo`); the products it creates are the ones whose
+    `created_at` is the result's `written_at`.
 
     Raises ImportFailed for a file that cannot be imported: a header that does not map `sku`
     and `name` (`needs_mapping`), an empty file, bytes that are not UTF-8, a quote never closed;
@@ -110,6 +111,8 @@ def import_products(
                 invalid_count=parsed.invalid_count,
             )
         counts = upsert_staged_rows(cursor, parsed, reporter, options, changes_of, before_images_of)
+        cursor.execute("SELECT now()")  # what the import's writes carry: created_at, updated_at
+        now = cursor.fetchone()
         # Still inside the transaction, so that an exception from the callback rolls back.
         reporter.report("importing", parsed.total_rows, parsed.total_rows, 100, force=True)
     return ImportResult(
@@ -122,4 +125,5 @@ def import_products(
         skipped_count=counts.skipped,
         errors=parsed.errors,
         columns=parsed.columns,
+        written_at=None if changes_of or now is None else now[0],
     )

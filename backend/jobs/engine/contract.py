@@ -11,6 +11,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Final, Literal
 
 # Percent of the whole at the end of parsing and once the runs are sorted, after timings of the
@@ -135,7 +136,9 @@ class ImportResult:
     counts valid rows superseded by a later row of the same SKU; `unchanged_count` rows equal to
     their product (not written); `skipped_count` rows of products that exist, left alone because
     of `update_existing=False`. `errors` holds every bad row, `invalid_count` counts them.
-    `columns` is the file's header.
+    `columns` is the file's header. `written_at` is the time of an import's writes: the
+    `created_at` of each product it created, and the `updated_at` of each it created or updated
+    (None for a dry run).
     """
 
     total_rows: int
@@ -145,6 +148,7 @@ class ImportResult:
     duplicate_count: int
     unchanged_count: int = 0
     skipped_count: int = 0
+    written_at: datetime | None = None
     errors: RowErrors = field(default_factory=RowErrors)
     columns: list[str] = field(default_factory=list)
 

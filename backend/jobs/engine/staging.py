@@ -119,7 +119,8 @@ def upsert_staged_rows(
     """Sort the staged rows in runs, then upsert them into the catalog chunk by chunk; or, with
     `changes_of` (a dry run), compare them with the catalog and record what would change as that
     job's changes (`compare_chunk_sql`), writing no product. With `before_images_of`, the upsert
-    records what it writes as that job's changes, with each product as it was (its undo)."""
+    records each product it updates as that job's changes, with the product as it was (its
+    undo; the products it creates carry the transaction's timestamp)."""
     total = parsed.total_rows
     valid = parsed.valid_rows
     invalid = parsed.invalid_count
@@ -156,7 +157,7 @@ def upsert_staged_rows(
         if changes_of is not None:
             params = (*params, options.update_existing, changes_of, created + updated)
         elif before_images_of is not None:
-            params = (*params, before_images_of, created + updated)
+            params = (*params, before_images_of, updated)
         # Never a generic plan: the merge only pays with the actual key and limit in view.
         cursor.execute(statement, params, prepare=False)
         chunk = cursor.fetchone()

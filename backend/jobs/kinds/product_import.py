@@ -123,12 +123,16 @@ def record_outcome(job: Job, result: ImportResult) -> None:
         duplicate_count=result.duplicate_count,
         file_columns=result.columns,
         needs_mapping=False,
+        written_at=result.written_at,
         **extra,
     )
     if not job.dry_run:
         discard_upload(job)
         queue_search_sync()
-    if result.created_count + result.updated_count and (job.dry_run or keeps_undo(job)):
+    recorded = result.updated_count if keeps_undo(job) else 0
+    if job.dry_run:
+        recorded = result.created_count + result.updated_count
+    if recorded:
         summarize_changes()  # the job is COMPLETED already: its pages of changes, fast
 
 

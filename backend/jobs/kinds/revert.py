@@ -103,7 +103,13 @@ def _revert_import(
     changes it looked at."""
     total = target.created_count + target.updated_count
     lifecycle.set_stage(job, "reverting", total_rows=total, processed_rows=0, percent=0)
-    last = plan_import_revert(cursor, target.pk, CHANGE_TABLE)
+    last = plan_import_revert(
+        cursor,
+        CHANGE_TABLE,
+        job_id=target.pk,
+        updated=target.updated_count,
+        written_at=target.written_at,
+    )
     unmarked = leave_search_marks_to_a_rebuild(cursor, last)
     done = _in_chunks(
         job,

@@ -309,3 +309,21 @@ def test_with_undo_keep_days_0_nothing_is_kept_and_nothing_can_be_reverted(api, 
     assert (imported.undo_until, deleted.undo_until, deleted.undo_file) == (None, None, "")
     for job in (imported, deleted):
         assert api.get(f"/api/jobs/{job.pk}/").json()["revertible"] is False
+
+
+def test_an_import_keeps_before_images_of_what_it_updates_and_finds_what_it_created(api, worker):
+    for number in range(60):
+        make_product(sku=f"OLD-{number:03}", name="Old")
+    rows = [f"OLD-{n:03},Renamed" for n in range(60)] + [f"NEW-{n:03},New" for n in range(60)]
+    imported = run_job(api, upload(api, ("sku,name\n" + "\n".join(rows) + "\n").encode()).json())
+
+    # One before-image for each product it updated, none for those it created.
+    assert JobChange.objects.filter(job_id=imported["id"]).count() == 60
+    pages = [api.get(imported["changes_url"], {"page": page}).json() for page in (1, 2, 3)]
+    assert pages[0]["count"] == 120
+    listed = [(c["action"], c["sku"]) for page in pages for c in page["results"]]
+    assert listed == [("update", f"OLD-{n:03}") for n in range(60)] + [
+        ("create", f"NEW-{n:03}") for n in range(60)
+    ]
+    assert pages[1]["results"][9]["previous_name"] == "Old"  # page 2 holds the 60th update
+    assert pages[1]["results"][10]["previous_name"] is None  # and the first create

@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import AsyncIterator
+from datetime import datetime
 from typing import Any, Final
 
 from asgiref.sync import sync_to_async
@@ -110,11 +111,19 @@ class ChangesPagination:
         return int(raw)
 
 
-def _rows(job: Job, after: int) -> list[tuple[Any, ...]]:
-    return [
-        tuple(getattr(change, column) for column in CHANGE_COLUMNS)
-        for change in changes_page(job, after, CSV_CHUNK_ROWS)
-    ]
+def _recorded(job: Job, after: int) -> list[JobChange]:
+    """The next chunk of the job's recorded changes (a dry run's, or an import's updates)."""
+    return list(
+        JobChange.objects.filter(job=job, seq__gt=after, seq__lte=after + CSV_CHUNK_ROWS).order_by(
+            "seq"
+        )
+    )
+
+
+def _created(written_at: datetime, after_id: int) -> list[JobChange]:
+    """The next chunk of the products an import created (at `written_at`), after `after_id`."""
+    created = Product.objects.filter(created_at=written_at, pk__gt=after_id).order_by("id")
+    return [as_created(product) for product in created[:CSV_CHUNK_ROWS]]
 
 
 def _cell(value: object) -> str:
@@ -126,19 +135,31 @@ def _cell(value: object) -> str:
 
 
 async def changes_csv(job: Job) -> AsyncIterator[bytes]:
-    """The header, then every change in SKU order, a chunk of CSV at a time (formula cells
-    escaped: `core.csv_safety`); a create's `previous_` cells are empty."""
+    """The header, then every change in the order of `changes_page`, a chunk of CSV at a time
+    (formula cells escaped: `core.csv_safety`); a create's `previous_` cells are empty. An
+    import's creates are read after the last one's id, however many."""
     buffer = io.StringIO()
     writer = SafeCsvWriter(buffer)
     writer.writerow(CHANGE_COLUMNS)
     after = 0
     while True:
-        rows = await sync_to_async(_rows)(job, after)
-        for row in rows:
-            writer.writerow([_cell(value) for value in row])
-        yield buffer.getvalue().encode()
-        buffer.seek(0)
-        buffer.truncate()
+        rows = await sync_to_async(_recorded)(job, after)
+        yield _csv(writer, buffer, rows)
         if len(rows) < CSV_CHUNK_ROWS:
-            return
+            break
         after += CSV_CHUNK_ROWS
+    if job.dry_run or job.written_at is None:
+        return
+    after_id = 0
+    while rows := await sync_to_async(_created)(job.written_at, after_id):
+        yield _csv(writer, buffer, rows)
+        after_id = rows[-1].product_id or 0
+
+
+def _csv(writer: SafeCsvWriter, buffer: io.StringIO, changes: list[JobChange]) -> bytes:
+    for change in changes:
+        writer.writerow([_cell(getattr(change, column)) for column in CHANGE_COLUMNS])
+    chunk = buffer.getvalue().encode()
+    buffer.seek(0)
+    buffer.truncate()
+    return chunk

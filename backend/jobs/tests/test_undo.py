@@ -311,7 +311,9 @@ def test_with_undo_keep_days_0_nothing_is_kept_and_nothing_can_be_reverted(api, 
         assert api.get(f"/api/jobs/{job.pk}/").json()["revertible"] is False
 
 
-def test_an_import_keeps_before_images_of_what_it_updates_and_finds_what_it_created(api, worker):
+def test_an_import_keeps_before_images_of_what_it_updates_and_finds_what_it_created(
+    api, worker, user, live_server_url
+):
     for number in range(60):
         make_product(sku=f"OLD-{number:03}", name="Old")
     rows = [f"OLD-{n:03},Renamed" for n in range(60)] + [f"NEW-{n:03},New" for n in range(60)]
@@ -327,3 +329,13 @@ def test_an_import_keeps_before_images_of_what_it_updates_and_finds_what_it_crea
     ]
     assert pages[1]["results"][9]["previous_name"] == "Old"  # page 2 holds the 60th update
     assert pages[1]["results"][10]["previous_name"] is None  # and the first create
+    token, _ = Token.objects.get_or_create(user=user)
+    body = requests.get(
+        f"{live_server_url}{urlsplit(imported['changes_csv_url']).path}",
+        headers={"Authorization": f"Token {token.key}"},
+        timeout=30,
+    ).text
+    lines = body.splitlines()
+    assert (len(lines), lines[61]) == (121, "create,NEW-000,New,,true,,,,")
+    assert lines[1].startswith("update,OLD-000,Renamed,")
+    assert ",OLD-000,Old," in lines[1]

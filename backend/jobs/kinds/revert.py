@@ -1,8 +1,9 @@
 """The revert job: the catalog put back as it was before a completed import or bulk delete.
 
 Run: in one transaction on the job's own connection, holding the catalog lock, from the job's
-before-images (`jobs.undo`): an import's changes, or a bulk delete's file of the products it
-deleted (`products.restore`). It deletes the products that the import created and gives those it
+before-images (`jobs.undo`): an import's changes (the products it updated, as they were) and its
+timestamp (the products it created), or a bulk delete's file of the products it deleted
+(`products.restore`). It deletes the products that the import created and gives those it
 updated their previous values back, or inserts the deleted products again, each as it was. A
 product changed since (or, after a bulk delete, whose SKU was created again) is a conflict: left
 as it is, unless the revert is forced (`options.force`). The same transaction marks the reverted
@@ -99,8 +100,8 @@ def _mark_reverted(cursor: psycopg.Cursor[Any], job: Job, target: Job) -> bool:
 def _revert_import(
     cursor: psycopg.Cursor[Any], job: Job, target: Job, force: bool
 ) -> tuple[Reverted, int]:
-    """Put back the import's changes, chunk by chunk in SKU order; the counts and how many
-    changes it looked at."""
+    """Put back the import's changes, chunk by chunk: what it updated in SKU order, then what it
+    created; the counts and how many products it looked at."""
     total = target.created_count + target.updated_count
     lifecycle.set_stage(job, "reverting", total_rows=total, processed_rows=0, percent=0)
     last = plan_import_revert(

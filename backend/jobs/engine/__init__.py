@@ -111,8 +111,10 @@ def import_products(
                 invalid_count=parsed.invalid_count,
             )
         counts = upsert_staged_rows(cursor, parsed, reporter, options, changes_of, before_images_of)
-        cursor.execute("SELECT now()")  # what the import's writes carry: created_at, updated_at
-        now = cursor.fetchone()
+        written_at = None
+        if changes_of is None:  # what the import's writes carry: created_at, updated_at
+            now = cursor.execute("SELECT now()").fetchone()
+            written_at = now[0] if now else None
         # Still inside the transaction, so that an exception from the callback rolls back.
         reporter.report("importing", parsed.total_rows, parsed.total_rows, 100, force=True)
     return ImportResult(
@@ -125,5 +127,5 @@ def import_products(
         skipped_count=counts.skipped,
         errors=parsed.errors,
         columns=parsed.columns,
-        written_at=None if changes_of or now is None else now[0],
+        written_at=written_at,
     )

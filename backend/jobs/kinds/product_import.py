@@ -10,7 +10,6 @@ the import changed. A lost connection to the database, or a cancel, propagates b
 commit (the turn fails or cancels the job), and an outage is waited out after it.
 """
 
-import io
 import logging
 import tempfile
 import zlib
@@ -22,17 +21,16 @@ from typing import Any, BinaryIO, cast
 
 import psycopg
 from django.conf import settings
-from django.core.files.base import File
 from django.core.files.storage import default_storage
 from django.utils import timezone
 
-from core.csv_safety import SafeCsvWriter
 from products.services import queue_search_sync
 
 from .. import lifecycle
 from ..engine import ImportFailed, ImportResult, Progress, RowError, import_products
 from ..models import Job
 from ..options import engine_options
+from ..reports import store_report, write_report
 from ..running import stops_the_job
 from ..undo import keeps_undo, summarize_changes, undo_deadline
 from ..uploads import CatalogTooLarge, catalog_size, open_catalog
@@ -137,19 +135,12 @@ def record_outcome(job: Job, result: ImportResult) -> None:
 
 
 def save_error_report(job: Job, errors: Iterable[RowError]) -> None:
-    """The per-row error report: line, reason, then the row's original fields, every cell
-    formula-safe as in the export (`core.csv_safety`). Written to a temporary file first, then
-    stored: every bad row of the file, in as little memory as one."""
+    """The per-row error report: line, reason, then the row's original fields."""
     with tempfile.TemporaryFile() as spool:
-        text = io.TextIOWrapper(spool, encoding="utf-8", newline="")
-        writer = SafeCsvWriter(text)
-        writer.writerow(["line", "reason", "fields"])
-        for error in errors:
-            writer.writerow([error.line, error.reason, *error.fields])
-        text.flush()
-        spool.seek(0)
-        name = default_storage.save(f"errors/{job.pk}.csv", File(spool, name="errors.csv"))
-        text.detach()
+        write_report(
+            spool, ["line", "reason", "fields"], ([e.line, e.reason, *e.fields] for e in errors)
+        )
+        name = store_report(job, spool)
     Job.objects.filter(pk=job.pk).update(errors_file=name)
 
 

@@ -14,19 +14,16 @@ back) counts, the conflicts counted and listed in the error report, and one `job
 
 from __future__ import annotations
 
-import io
 import logging
 import tempfile
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from functools import partial
 from typing import Any, BinaryIO, cast
 
 import psycopg
-from django.core.files.base import File
 from django.core.files.storage import default_storage
 
-from core.csv_safety import SafeCsvWriter
 from products.bulk import leave_search_marks_to_a_rebuild, mark_whole_catalog
 from products.restore import (
     Reverted,
@@ -41,6 +38,7 @@ from products.services import queue_search_sync
 from .. import lifecycle
 from ..engine.staging import CHANGE_TABLE
 from ..models import Job
+from ..reports import store_report, write_report
 from ..running import stops_the_job
 from . import outage
 
@@ -77,7 +75,9 @@ def run(job: Job, conn: psycopg.Connection[tuple[Any, ...]]) -> None:
                 of_import = target.kind == Job.Kind.IMPORT
                 revert = _revert_import if of_import else _revert_bulk_delete
                 done, looked_at = revert(cursor, job, target, force)
-                found = _write_conflicts(report, conflicts(cursor, of_import=of_import))
+                found = write_report(
+                    report, ["sku", "reason", "action"], conflicts(cursor, of_import=of_import)
+                )
                 lifecycle.set_stage(job, "reverting", percent=100)  # a cancel still rolls back
         except RevertRefused as exc:
             lifecycle.finish(job, error=str(exc))
@@ -88,7 +88,7 @@ def run(job: Job, conn: psycopg.Connection[tuple[Any, ...]]) -> None:
             logger.exception("revert job %s failed", job.pk)
             lifecycle.finish(job, error="The revert failed unexpectedly; nothing was changed.")
             return
-        name = _store_conflicts(job, report) if found else ""
+        name = store_report(job, report) if found else ""
     outage.record_despite_outage(partial(_record_outcome, job, done, looked_at, name, found))
 
 
@@ -169,25 +169,6 @@ def _in_chunks(
             percent=min(99, 100 * end // steps),
         )
     return done
-
-
-def _write_conflicts(into: BinaryIO, found: Iterable[tuple[str, str, str]]) -> int:
-    """The conflicts' report, as CSV (sku, reason, what the job did to it); how many."""
-    text = io.TextIOWrapper(into, encoding="utf-8", newline="")
-    writer = SafeCsvWriter(text)
-    writer.writerow(["sku", "reason", "action"])
-    count = 0
-    for row in found:
-        writer.writerow(row)
-        count += 1
-    text.flush()
-    text.detach()
-    return count
-
-
-def _store_conflicts(job: Job, report: BinaryIO) -> str:
-    report.seek(0)
-    return default_storage.save(f"errors/{job.pk}.csv", File(report, name="conflicts.csv"))
 
 
 def _record_outcome(

@@ -20,6 +20,7 @@ from jobs.engine import (
     import_products,
     staging,
 )
+from jobs.models import Job, JobChange
 from products import search, search_upkeep
 from products.counts import product_total
 from products.models import Product, ProductSearchPending, SearchIndexState
@@ -602,3 +603,36 @@ def test_two_imports_at_once_with_overlapping_skus_both_land_whole(pg):
     shared = Product.objects.filter(sku_key__in=[f"sku-{n}" for n in range(10_000, 20_000)])
     expected = "Second" if last == "second" else "First"
     assert {product.name.split()[0] for product in shared} == {expected}
+
+
+def test_an_import_says_when_it_wrote_and_keeps_the_before_images_of_its_updates(pg):
+    kept = make_product(sku="OLD-1", name="Old", description="Before")
+    job = Job.objects.create(kind=Job.Kind.IMPORT)
+
+    result = run(pg, "sku,name\nold-1,Renamed\nNEW-1,New\n", before_images_of=job.pk)
+
+    # What it created carries its time, and needs no before-image; what it updated has one.
+    assert result.written_at is not None
+    assert set(Product.objects.filter(created_at=result.written_at).values_list("sku")) == {
+        ("NEW-1",)
+    }
+    assert Product.objects.get(pk=kept.pk).updated_at == result.written_at
+    change = JobChange.objects.get(job=job)
+    assert (change.seq, change.action, change.product_id, change.sku, change.name) == (
+        1,
+        "update",
+        kept.pk,
+        "old-1",
+        "Renamed",
+    )
+    assert (change.previous_sku, change.previous_name, change.previous_description) == (
+        "OLD-1",
+        "Old",
+        "Before",
+    )
+    assert (change.previous_created_at, change.previous_updated_at) == (
+        kept.created_at,
+        kept.updated_at,
+    )
+    preview = Job.objects.create(kind=Job.Kind.IMPORT, dry_run=True)
+    assert run(pg, "sku,name\nNEW-2,New\n", changes_of=preview.pk).written_at is None

@@ -59,6 +59,17 @@ def conflicts_of(api, job: dict[str, Any]) -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO(text)))
 
 
+def changes_csv(live_server_url: str, user, job: dict[str, Any]) -> str:
+    """The job's changes as CSV, streamed by the live server (Django's ASGI handler:
+    product_importer.asgi), as the user."""
+    token, _ = Token.objects.get_or_create(user=user)
+    return requests.get(
+        f"{live_server_url}{urlsplit(job['changes_csv_url']).path}",
+        headers={"Authorization": f"Token {token.key}"},
+        timeout=30,
+    ).text
+
+
 @pytest.fixture
 def catalog() -> tuple[int, str]:
     """Two products from before the import, one of which it updates; and their checksum."""
@@ -174,13 +185,7 @@ def test_a_completed_import_lists_what_it_changed(api, worker, catalog, user, li
         ("create", "NEW-1", "New", None),
     ]
     assert page["results"][0]["previous_active"] is False
-    # Streamed by the live server (Django's ASGI handler: product_importer.asgi).
-    token, _ = Token.objects.get_or_create(user=user)
-    body = requests.get(
-        f"{live_server_url}{urlsplit(imported['changes_csv_url']).path}",
-        headers={"Authorization": f"Token {token.key}"},
-        timeout=30,
-    ).text
+    body = changes_csv(live_server_url, user, imported)
     assert body.splitlines() == [
         "action,sku,name,description,active,previous_sku,previous_name,"
         "previous_description,previous_active",
@@ -329,12 +334,7 @@ def test_an_import_keeps_before_images_of_what_it_updates_and_finds_what_it_crea
     ]
     assert pages[1]["results"][9]["previous_name"] == "Old"  # page 2 holds the 60th update
     assert pages[1]["results"][10]["previous_name"] is None  # and the first create
-    token, _ = Token.objects.get_or_create(user=user)
-    body = requests.get(
-        f"{live_server_url}{urlsplit(imported['changes_csv_url']).path}",
-        headers={"Authorization": f"Token {token.key}"},
-        timeout=30,
-    ).text
+    body = changes_csv(live_server_url, user, imported)
     lines = body.splitlines()
     assert (len(lines), lines[61]) == (121, "create,NEW-000,New,,true,,,,")
     assert lines[1].startswith("update,OLD-000,Renamed,")
